@@ -1,0 +1,21 @@
+"""Tests run in float64 with fixed seeds; no GPU needed."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture(autouse=True)
+def _float64_and_seed():
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    torch.manual_seed(0)
+    np.random.seed(0)
+    yield
+    torch.set_default_dtype(old)

@@ -1,0 +1,346 @@
+"""The Variational Mixture of Normalizing Flows (Pires & Figueiredo, ESANN 2020).
+
+``p(x) = sum_k p(k) p(x|k)`` with ``K`` normalizing flows ``p(x|k)`` and a variational
+posterior ``q(k|x) = softmax(logits(x) / T)``. Several random restarts are extra
+components of the same batched pass: flows have ``R*K`` parameter sets, the posterior
+and prior ``R``; public methods use the restart ``active_restart``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from .flows import FLOWS, build_flow
+from .nets import BatchedMLP
+from .objectives import elbo_terms, std_normal_log_prob
+
+__all__ = ["ModelConfig", "VMoNF", "load_checkpoint", "save_checkpoint", "CHECKPOINT_FORMAT"]
+
+CHECKPOINT_FORMAT = "vmonf-checkpoint/1"
+MAX_DIM = 4096
+
+
+def _check_int(name: str, value: Any, lo: int, hi: int | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < lo or (hi is not None and value > hi):
+        rng = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
+        raise ValueError(f"{name} must be an integer {rng}, got {value!r}")
+
+
+@dataclass
+class ModelConfig:
+    """Everything needed to rebuild a :class:`VMoNF` (saved as JSON in checkpoints)."""
+
+    dim: int
+    n_components: int
+    flow: str = "realnvp"
+    depth: int = 4
+    hidden: int = 32
+    hidden_layers: int = 2
+    batch_norm: bool = False
+    posterior_hidden: list[int] = field(default_factory=lambda: [64, 64])
+    posterior_batch_norm: bool = True
+    prior: str = "uniform"
+    restarts: int = 1
+    max_log_scale: float = 3.0
+
+    def __post_init__(self) -> None:
+        self.posterior_hidden = [int(h) if isinstance(h, float) and h.is_integer() else h for h in self.posterior_hidden]
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the first invalid field."""
+        _check_int("dim", self.dim, 1, MAX_DIM)
+        _check_int("n_components", self.n_components, 1, 256)
+        _check_int("depth", self.depth, 1, 64)
+        _check_int("hidden_layers", self.hidden_layers, 0, 8)
+        _check_int("restarts", self.restarts, 1, 64)
+        if self.flow not in FLOWS:
+            raise ValueError(f"flow must be one of {sorted(FLOWS)}, got {self.flow!r}")
+        if self.flow != "lu-prelu":
+            _check_int("hidden", self.hidden, 1, 8192)
+            if self.hidden_layers < 1:
+                raise ValueError(f"hidden_layers must be >= 1 for flow {self.flow!r}, got {self.hidden_layers}")
+        if self.flow == "realnvp" and self.dim < 2:
+            raise ValueError("flow 'realnvp' needs dim >= 2 (a coupling splits the features); use 'maf' or 'lu-prelu'")
+        if not isinstance(self.posterior_hidden, list | tuple):
+            raise ValueError(f"posterior_hidden must be a list of widths, got {self.posterior_hidden!r}")
+        for h in self.posterior_hidden:
+            _check_int("posterior_hidden width", h, 1, 8192)
+        if self.prior not in ("uniform", "learned"):
+            raise ValueError(f"prior must be 'uniform' or 'learned', got {self.prior!r}")
+        if not (isinstance(self.max_log_scale, int | float) and 0 < self.max_log_scale <= 20):
+            raise ValueError(f"max_log_scale must be in (0, 20], got {self.max_log_scale!r}")
+        for name in ("batch_norm", "posterior_batch_norm"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["posterior_hidden"] = list(d["posterior_hidden"])
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ValueError(f"unknown model options: {sorted(unknown)}")
+        try:
+            return cls(**d)
+        except TypeError as e:  # a missing required field
+            raise ValueError(f"bad model config: {e}") from None
+
+
+class VMoNF(nn.Module):
+    """Variational mixture of ``K`` normalizing flows.
+
+    Args:
+        dim: data dimension ``D``.
+        n_components: ``K``.
+        **options: the other fields of :class:`ModelConfig` (flow, depth, hidden, ...).
+
+    Data are standardised by fixed buffers ``shift``/``scale`` (set by
+    :meth:`set_data_scaling`) before the flows; the log-det of that map is included,
+    so densities are in the original units.
+    """
+
+    def __init__(self, dim: int, n_components: int, **options: Any) -> None:
+        super().__init__()
+        self.config = ModelConfig(dim=dim, n_components=n_components, **options)
+        c = self.config
+        self.D, self.K, self.R = c.dim, c.n_components, c.restarts
+        self.flows = build_flow(
+            c.flow, self.R * self.K, c.dim, depth=c.depth, hidden=c.hidden,
+            hidden_layers=c.hidden_layers, batch_norm=c.batch_norm, max_log_scale=c.max_log_scale,
+        )
+        self.posterior_net = BatchedMLP(self.R, c.dim, c.posterior_hidden, self.K, batch_norm=c.posterior_batch_norm)
+        self.prior_logits = nn.Parameter(torch.zeros(self.R, self.K), requires_grad=c.prior == "learned")
+        self.register_buffer("shift", torch.zeros(c.dim))
+        self.register_buffer("scale", torch.ones(c.dim))
+        self.register_buffer("active_restart", torch.zeros((), dtype=torch.long))
+
+    @classmethod
+    def from_config(cls, config: ModelConfig | dict[str, Any]) -> VMoNF:
+        cfg = config if isinstance(config, ModelConfig) else ModelConfig.from_dict(config)
+        d = cfg.to_dict()
+        return cls(d.pop("dim"), d.pop("n_components"), **d)
+
+    # ----------------------------------------------------------------- helpers
+    @property
+    def device(self) -> torch.device:
+        return self.shift.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.shift.dtype
+
+    def as_tensor(self, x: Any) -> Tensor:
+        """Convert ``x`` to a ``(N, D)`` tensor on the model's device and dtype, validated."""
+        x = torch.as_tensor(x, dtype=self.dtype, device=self.device)
+        if x.dim() != 2 or x.shape[1] != self.D:
+            raise ValueError(f"expected data of shape (N, {self.D}), got {tuple(x.shape)}")
+        if x.shape[0] == 0:
+            raise ValueError("expected at least one point, got an empty array")
+        if not torch.isfinite(x).all():
+            raise ValueError("data contain NaN or infinite values")
+        return x
+
+    @torch.no_grad()
+    def set_data_scaling(self, x: Tensor) -> None:
+        """Standardise inputs with the mean and std of ``x`` (a floor keeps constant features finite)."""
+        x = self.as_tensor(x)
+        self.shift.copy_(x.mean(0))
+        std = x.std(0, unbiased=False) if x.shape[0] > 1 else torch.ones_like(self.scale)
+        self.scale.copy_(std.clamp_min(1e-3 * float(std.max().clamp_min(1e-6))))
+
+    # ------------------------------------------------------------ all restarts
+    def all_component_log_prob(self, x: Tensor) -> Tensor:
+        """``log p(x|k)`` for every restart: ``(N, D) -> (R, N, K)``."""
+        u = (x - self.shift) / self.scale
+        z, ladj = self.flows(u.unsqueeze(0).expand(self.R * self.K, -1, -1))  # one pass, all R*K flows
+        logp = std_normal_log_prob(z) + ladj - self.scale.log().sum()  # change of variables
+        return logp.view(self.R, self.K, -1).transpose(1, 2)
+
+    def all_posterior_logits(self, x: Tensor) -> Tensor:
+        """Posterior logits for every restart: ``(N, D) -> (R, N, K)``."""
+        u = (x - self.shift) / self.scale
+        return self.posterior_net(u.unsqueeze(0).expand(self.R, -1, -1))
+
+    def all_log_prior(self) -> Tensor:
+        """``log p(k)``: ``(R, K)``."""
+        return torch.log_softmax(self.prior_logits, -1)
+
+    def all_elbo_terms(self, x: Tensor, temperature: float = 1.0) -> dict[str, Tensor]:
+        """ELBO terms for every restart, each ``(R, N)``."""
+        return elbo_terms(self.all_component_log_prob(x), self.all_log_prior(), self.all_posterior_logits(x), temperature)
+
+    # ------------------------------------------------------- the public model
+    def _r(self) -> int:
+        return int(self.active_restart)
+
+    def component_log_prob(self, x: Any) -> Tensor:
+        """``log p(x|k)``: ``(N, D) -> (N, K)``."""
+        return self.all_component_log_prob(self.as_tensor(x))[self._r()]
+
+    def log_prior(self) -> Tensor:
+        """``log p(k)``: ``(K,)``."""
+        return self.all_log_prior()[self._r()]
+
+    def log_prob(self, x: Any) -> Tensor:
+        """Exact ``log p(x) = logsumexp_k(log p(k) + log p(x|k))``: ``(N,)``."""
+        return torch.logsumexp(self.component_log_prob(x) + self.log_prior(), -1)
+
+    def responsibilities(self, x: Any) -> Tensor:
+        """The exact posterior ``p(k|x)`` (Bayes' rule on the flows): ``(N, K)``."""
+        return torch.softmax(self.component_log_prob(x) + self.log_prior(), -1)
+
+    def posterior_logits(self, x: Any) -> Tensor:
+        """Logits of ``q(k|x)``: ``(N, K)``."""
+        return self.all_posterior_logits(self.as_tensor(x))[self._r()]
+
+    def posterior(self, x: Any, temperature: float = 1.0) -> Tensor:
+        """``q(k|x) = softmax(logits / T)``: ``(N, K)``."""
+        if not temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {temperature!r}")
+        return torch.softmax(self.posterior_logits(x) / temperature, -1)
+
+    def predict(self, x: Any) -> Tensor:
+        """Cluster labels ``argmax_k q(k|x)``: ``(N,)``."""
+        return self.posterior_logits(x).argmax(-1)
+
+    def elbo_terms(self, x: Any, temperature: float = 1.0) -> dict[str, Tensor]:
+        """The ELBO and its three terms per point, each ``(N,)`` (see :func:`objectives.elbo_terms`)."""
+        if not temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {temperature!r}")
+        x = self.as_tensor(x)
+        return {k: v[self._r()] for k, v in self.all_elbo_terms(x, temperature).items()}
+
+    def elbo(self, x: Any, temperature: float = 1.0) -> Tensor:
+        """Per-point ELBO ``(N,)``; ``elbo <= log_prob`` with equality when ``q = p(k|x)``."""
+        return self.elbo_terms(x, temperature)["elbo"]
+
+    @torch.no_grad()
+    def sample(self, n: int, component: int | None = None) -> tuple[Tensor, Tensor]:
+        """Draw ``n`` samples: ``k ~ p(k)`` (or fixed ``component``), ``x = f_k^{-1}(z)``.
+
+        Returns:
+            ``x``: ``(n, D)`` samples and ``k``: ``(n,)`` their component ids.
+        """
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ValueError(f"n must be a non-negative integer, got {n!r}")
+        if component is not None and not (0 <= component < self.K):
+            raise ValueError(f"component must be in [0, {self.K - 1}], got {component!r}")
+        was_training = self.training
+        self.eval()
+        try:
+            if component is None:
+                k = torch.multinomial(self.log_prior().exp(), n, replacement=True) if n else torch.zeros(0, dtype=torch.long)
+            else:
+                k = torch.full((n,), component, dtype=torch.long)
+            k = k.to(self.device)
+            counts = torch.bincount(k, minlength=self.K)
+            m = int(counts.max()) if n else 0
+            x = torch.zeros(n, self.D, dtype=self.dtype, device=self.device)
+            if m:
+                z = torch.randn(self.R * self.K, m, self.D, dtype=self.dtype, device=self.device)
+                u, _ = self.flows.inverse(z)  # all flows at once; keep the active restart's
+                u = u.view(self.R, self.K, m, self.D)[self._r()]
+                for j in range(self.K):
+                    idx = (k == j).nonzero().squeeze(-1)
+                    x[idx] = u[j, : idx.numel()]
+            return x * self.scale + self.shift, k
+        finally:
+            self.train(was_training)
+
+    # ----------------------------------------------------------- restarts
+    def select_restart(self, r: int) -> VMoNF:
+        """A new single-restart model holding restart ``r``'s parameters."""
+        if not 0 <= r < self.R:
+            raise ValueError(f"restart must be in [0, {self.R - 1}], got {r}")
+        cfg = dataclasses.replace(self.config, restarts=1)
+        new = VMoNF.from_config(cfg).to(device=self.device, dtype=self.dtype)
+        target = new.state_dict()
+        state = {}
+        for key, value in self.state_dict().items():
+            if key == "active_restart":
+                state[key] = torch.zeros_like(value)
+            elif value.shape == target[key].shape:
+                state[key] = value.clone()
+            elif key.startswith("flows."):
+                state[key] = value[r * self.K : (r + 1) * self.K].clone()  # flows: R*K leading axis
+            else:
+                state[key] = value[r : r + 1].clone()  # posterior and prior: R leading axis
+        new.load_state_dict(state)
+        return new
+
+    # ---------------------------------------------------------- persistence
+    def save(self, path: str | Path, extra: dict[str, Any] | None = None) -> None:
+        save_checkpoint(self, path, extra)
+
+    @staticmethod
+    def load(path: str | Path, map_location: str | torch.device = "cpu") -> VMoNF:
+        return load_checkpoint(path, map_location)[0]
+
+
+def save_checkpoint(model: VMoNF, path_or_file: Any, extra: dict[str, Any] | None = None) -> None:
+    """Save ``model`` as a JSON config plus tensors (loadable with ``weights_only=True``).
+
+    Args:
+        model: the model.
+        path_or_file: a path or a writable binary file object.
+        extra: JSON-serialisable metadata (training config, metrics, ...).
+    """
+    payload = {
+        "format": CHECKPOINT_FORMAT,
+        "config": json.dumps(model.config.to_dict()),
+        "extra": json.dumps(extra or {}),
+        "dtype": str(model.dtype).removeprefix("torch."),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+    }
+    torch.save(payload, path_or_file)
+
+
+def load_checkpoint(path_or_file: Any, map_location: str | torch.device = "cpu") -> tuple[VMoNF, dict[str, Any]]:
+    """Load a checkpoint saved by :func:`save_checkpoint`, never unpickling arbitrary objects.
+
+    Raises:
+        ValueError: the file is not a valid checkpoint (truncated, tampered, foreign, mismatched).
+    """
+    try:
+        payload = torch.load(path_or_file, map_location=map_location, weights_only=True)
+    except Exception as e:  # truncated zip, pickle with forbidden globals, ...
+        raise ValueError(f"not a valid VMoNF checkpoint ({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"not a VMoNF checkpoint: missing format tag {CHECKPOINT_FORMAT!r}")
+    try:
+        config = ModelConfig.from_dict(json.loads(payload["config"]))
+        extra = json.loads(payload.get("extra", "{}"))
+        state = payload["state_dict"]
+    except (KeyError, TypeError, json.JSONDecodeError) as e:
+        raise ValueError(f"corrupt checkpoint metadata: {e}") from None
+    if not isinstance(state, dict):
+        raise ValueError("corrupt checkpoint: state_dict is not a mapping")
+    dtype = getattr(torch, str(payload.get("dtype", "float32")), None)
+    if dtype not in (torch.float32, torch.float64):
+        raise ValueError(f"unsupported checkpoint dtype {payload.get('dtype')!r}")
+    model = VMoNF.from_config(config).to(dtype)
+    expected = model.state_dict()
+    if set(state) != set(expected):
+        missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+        raise ValueError(f"checkpoint does not match its config (missing {missing[:3]}, unexpected {unexpected[:3]})")
+    for k, v in state.items():
+        if not isinstance(v, Tensor) or v.shape != expected[k].shape:
+            raise ValueError(f"checkpoint tensor {k!r} has shape {getattr(v, 'shape', None)}, expected {tuple(expected[k].shape)}")
+        if v.is_floating_point() and not torch.isfinite(v).all():
+            raise ValueError(f"checkpoint tensor {k!r} contains NaN or infinite values")
+    model.load_state_dict(state)
+    model.eval()
+    return model, extra
+

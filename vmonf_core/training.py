@@ -1,0 +1,418 @@
+"""Training: Adam on the negative ELBO, temperature annealing, semi-supervision, restarts.
+
+The :class:`Trainer` keeps all state (model, optimizer, step, history, best snapshot),
+so a run can be stopped by a callback or an event and resumed by calling
+:meth:`Trainer.run` again. :func:`fit` is the one-call convenience wrapper.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .mixture import ModelConfig, VMoNF
+from .objectives import elbo_terms, supervised_loss, temperature_at
+
+__all__ = ["TrainConfig", "Trainer", "TrainResult", "TrainingError", "fit", "resolve_device", "validate_data"]
+
+
+class TrainingError(RuntimeError):
+    """Training could not continue (e.g. persistent non-finite losses); the best weights were restored."""
+
+
+def _num(name: str, v: Any, lo: float, hi: float, lo_open: bool = False) -> None:
+    ok = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    ok = ok and (v > lo if lo_open else v >= lo) and v <= hi
+    if not ok:
+        raise ValueError(f"{name} must be a number in {'(' if lo_open else '['}{lo}, {hi}], got {v!r}")
+
+
+def _int(name: str, v: Any, lo: int, hi: int) -> None:
+    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+        raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {v!r}")
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation settings. ``validate()`` raises ``ValueError`` naming the bad field."""
+
+    epochs: int = 40
+    batch_size: int = 128
+    lr: float = 1e-2
+    weight_decay: float = 0.0
+    seed: int = 0
+    t0: float = 1.0  # initial temperature T0
+    t_decay: float = 1e-3  # rate per minibatch step
+    t_min: float = 0.1  # floor of the temperature
+    pretrain_epochs: int = 10  # semi-supervised: epochs on the labeled points first
+    init: str = "random"  # or "kmeans": pretrain flows and q on k-means pseudo-labels
+    init_epochs: int = 3
+    balance: float = 0.0  # weight of H(mean_n q(k|x_n)), which discourages merged clusters
+    grad_clip: float = 100.0
+    max_nonfinite: int = 20  # consecutive skipped steps before giving up
+    eval_points: int = 1000  # per-epoch metrics use at most this many points
+    device: str = "auto"
+    dtype: str = "float32"
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        _int("epochs", self.epochs, 1, 100_000)
+        _int("batch_size", self.batch_size, 1, 1_000_000)
+        _num("lr", self.lr, 0, 10, lo_open=True)
+        _num("weight_decay", self.weight_decay, 0, 1)
+        _int("seed", self.seed, 0, 2**31 - 1)
+        _num("t0", self.t0, 0, 1e6, lo_open=True)
+        _num("t_decay", self.t_decay, 0, 10)
+        _num("t_min", self.t_min, 0, 1e6, lo_open=True)
+        _int("pretrain_epochs", self.pretrain_epochs, 0, 10_000)
+        _int("init_epochs", self.init_epochs, 0, 10_000)
+        _num("balance", self.balance, 0, 1e3)
+        _num("grad_clip", self.grad_clip, 0, 1e9, lo_open=True)
+        _int("max_nonfinite", self.max_nonfinite, 1, 1_000_000)
+        _int("eval_points", self.eval_points, 1, 10_000_000)
+        if self.init not in ("random", "kmeans"):
+            raise ValueError(f"init must be 'random' or 'kmeans', got {self.init!r}")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
+        if self.dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown training options: {sorted(unknown)}")
+        return cls(**d)
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` picks CUDA when available, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' requested but CUDA is not available")
+    return torch.device(name)
+
+
+def validate_data(x: Any, K: int, labels: Any = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Check training data and labels; returns float64 ``(N, D)`` and int64 ``(N,)`` or ``None``.
+
+    Raises:
+        ValueError: NaN/inf, wrong shape, too few or all-identical points, labels out of range.
+    """
+    try:
+        x = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("data must be a numeric array") from None
+    if x.ndim != 2 or x.shape[1] < 1:
+        raise ValueError(f"data must have shape (N, D), got {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError("data contain NaN or infinite values")
+    if len(x) < 2 * K:
+        raise ValueError(f"need at least 2*K = {2 * K} points for K = {K} components, got {len(x)}")
+    if np.ptp(x, axis=0).max() == 0:
+        raise ValueError("all data points are identical; nothing to cluster")
+    if labels is None:
+        return x, None
+    y = np.asarray(labels)
+    if y.shape != (len(x),):
+        raise ValueError(f"labels must have shape ({len(x)},), got {y.shape}")
+    if not np.issubdtype(y.dtype, np.integer):
+        if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
+            raise ValueError("labels must be integers (-1 for unlabeled)")
+    y = y.astype(np.int64)
+    if y.min() < -1 or y.max() >= K:
+        raise ValueError(f"labels must be in [0, K-1] = [0, {K - 1}] or -1 (unlabeled); got values in [{y.min()}, {y.max()}]")
+    return x, y
+
+
+@dataclass
+class TrainResult:
+    """What :meth:`Trainer.run` returns. ``model`` is the best restart, in eval mode."""
+
+    model: VMoNF
+    history: list[dict[str, Any]]
+    seconds: float
+    nonfinite_steps: int
+    stopped: bool
+    best_restart: int
+    restart_elbos: list[float]
+
+
+class Trainer:
+    """Fits a :class:`VMoNF` by maximising the ELBO with Adam.
+
+    Phases, in order (epochs are counted across all of them):
+        1. ``init`` (``init="kmeans"``): flows and q pretrained on k-means pseudo-labels,
+           a different k-means seed per restart.
+        2. ``pretrain`` (labels given): the labeled points train their own component
+           (NLL) and q (cross-entropy).
+        3. ``train``: ELBO epochs; with labels, each epoch first makes a pass over the
+           labeled points (supervised loss), then over all points (ELBO).
+
+    Args:
+        model_config: a :class:`ModelConfig` or its dict.
+        x: ``(N, D)`` training data.
+        labels: ``(N,)`` ints, ``-1`` for unlabeled, or ``None``.
+        x_test: held-out data for the per-epoch test log-likelihood.
+        config: a :class:`TrainConfig` or its dict.
+    """
+
+    def __init__(
+        self, model_config: ModelConfig | dict[str, Any], x: Any, labels: Any = None, x_test: Any = None,
+        config: TrainConfig | dict[str, Any] | None = None,
+    ) -> None:
+        self.config = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config or {})
+        mc = model_config if isinstance(model_config, ModelConfig) else ModelConfig.from_dict(dict(model_config))
+        x_np, y_np = validate_data(x, mc.n_components, labels)
+        if x_np.shape[1] != mc.dim:
+            raise ValueError(f"data have {x_np.shape[1]} features but the model expects dim = {mc.dim}")
+        c = self.config
+        self.device = resolve_device(c.device)
+        self.dtype = getattr(torch, c.dtype)
+        torch.manual_seed(c.seed)
+        self.gen = torch.Generator().manual_seed(c.seed)
+        self.model = VMoNF.from_config(mc).to(device=self.device, dtype=self.dtype)
+        self.x = torch.as_tensor(x_np, dtype=self.dtype, device=self.device)
+        self.model.set_data_scaling(self.x)
+        self.y = None if y_np is None else torch.as_tensor(y_np, device=self.device)
+        self.x_test = None
+        if x_test is not None and len(x_test):
+            xt = np.asarray(x_test, dtype=np.float64)
+            if xt.ndim != 2 or xt.shape[1] != mc.dim or not np.isfinite(xt).all():
+                raise ValueError(f"test data must be a finite array of shape (M, {mc.dim})")
+            self.x_test = torch.as_tensor(xt, dtype=self.dtype, device=self.device)
+        self.params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.Adam(self.params, lr=c.lr, weight_decay=c.weight_decay, fused=True)
+        self.labeled = None if self.y is None else (self.y >= 0).nonzero().squeeze(-1)
+        if self.labeled is not None and self.labeled.numel() == 0:
+            self.labeled = None
+        self.pseudo = self._kmeans_labels(x_np) if c.init == "kmeans" and c.init_epochs > 0 else None
+        n_eval = min(len(self.x), c.eval_points)
+        self.eval_idx = torch.randperm(len(self.x), generator=self.gen)[:n_eval].to(self.device)
+        self.epoch = 0
+        self.step = 0
+        self.seconds = 0.0
+        self.nonfinite_steps = 0
+        self._consecutive_bad = 0
+        self.history: list[dict[str, Any]] = []
+        self.best_elbo = -math.inf
+        self.best_state: dict[str, Tensor] | None = None
+        self.phases = self._phases()
+
+    # ----------------------------------------------------------- schedule
+    def _phases(self) -> list[str]:
+        c = self.config
+        phases = ["init"] * (c.init_epochs if self.pseudo is not None else 0)
+        phases += ["pretrain"] * (c.pretrain_epochs if self.labeled is not None else 0)
+        return phases + ["train"] * c.epochs
+
+    @property
+    def total_epochs(self) -> int:
+        return len(self.phases)
+
+    @property
+    def done(self) -> bool:
+        return self.epoch >= self.total_epochs
+
+    def extend(self, epochs: int) -> None:
+        """Add ``epochs`` more training epochs (continue a finished run)."""
+        _int("epochs", epochs, 1, 100_000)
+        self.phases += ["train"] * epochs
+
+    @property
+    def temperature(self) -> float:
+        c = self.config
+        return temperature_at(self.step, c.t0, c.t_decay, c.t_min)
+
+    def _kmeans_labels(self, x: np.ndarray) -> Tensor:
+        from sklearn.cluster import KMeans
+
+        R, K = self.model.R, self.model.K
+        xs = (x - x.mean(0)) / np.maximum(x.std(0), 1e-12)
+        labels = [KMeans(K, n_init=1, random_state=self.config.seed + r).fit_predict(xs) for r in range(R)]
+        return torch.as_tensor(np.stack(labels), device=self.device)  # (R, N)
+
+    # -------------------------------------------------------------- losses
+    def _elbo_loss(self, xb: Tensor) -> Tensor:
+        m = self.model
+        terms = m.all_elbo_terms(xb, self.temperature)
+        loss = -terms["elbo"].mean(1).sum()  # restarts are independent: sum their losses
+        if self.config.balance > 0:
+            q_bar = torch.softmax(m.all_posterior_logits(xb) / self.temperature, -1).mean(1)  # (R, K)
+            loss = loss - self.config.balance * (-(q_bar * q_bar.clamp_min(1e-12).log()).sum(-1)).sum()
+        return loss
+
+    def _supervised_loss(self, xb: Tensor, yb: Tensor) -> Tensor:
+        m = self.model
+        return supervised_loss(m.all_component_log_prob(xb), m.all_log_prior(), m.all_posterior_logits(xb), yb).mean(-1).sum()
+
+    def _batches(self, idx: Tensor) -> list[Tensor]:
+        perm = idx[torch.randperm(len(idx), generator=self.gen).to(idx.device)]
+        return list(perm.split(self.config.batch_size))
+
+    def _step(self, loss: Tensor) -> bool:
+        """One Adam step; a non-finite loss or gradient skips it. Returns whether it was taken."""
+        self.optimizer.zero_grad(set_to_none=True)
+        ok = bool(torch.isfinite(loss))
+        if ok:
+            loss.backward()
+            grads = [p.grad for p in self.params if p.grad is not None]
+            norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+            ok = bool(torch.isfinite(norm))
+            if ok and norm > self.config.grad_clip:
+                torch._foreach_mul_(grads, self.config.grad_clip / float(norm))  # clip the global norm
+        if not ok:
+            self.optimizer.zero_grad(set_to_none=True)
+            self.nonfinite_steps += 1
+            self._consecutive_bad += 1
+            if self._consecutive_bad >= self.config.max_nonfinite:
+                self._restore_best()
+                raise TrainingError(
+                    f"training diverged: {self._consecutive_bad} consecutive non-finite steps "
+                    f"at epoch {self.epoch + 1}; the best weights so far were restored (try a lower lr)"
+                )
+            return False
+        self.optimizer.step()
+        self._consecutive_bad = 0
+        self.step += 1
+        return True
+
+    def _run_epoch(self, phase: str, stop: Callable[[], bool]) -> None:
+        all_idx = torch.arange(len(self.x), device=self.device)
+        if phase == "init":
+            for b in self._batches(all_idx):
+                if stop():
+                    return
+                self._step(self._supervised_loss(self.x[b], self.pseudo[:, b]))
+            return
+        if phase == "pretrain" or (phase == "train" and self.labeled is not None):
+            for b in self._batches(self.labeled):
+                if stop():
+                    return
+                self._step(self._supervised_loss(self.x[b], self.y[b]))
+        if phase == "train":
+            for b in self._batches(all_idx):
+                if stop():
+                    return
+                self._step(self._elbo_loss(self.x[b]))
+
+    # ------------------------------------------------------------ evaluation
+    @torch.no_grad()
+    def _log_px(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """``log p(x|k)`` ``(R, N, K)`` and ``log p(x)`` ``(R, N)`` for every restart."""
+        lp = self.model.all_component_log_prob(x)
+        return lp, torch.logsumexp(lp + self.model.all_log_prior().unsqueeze(1), -1)
+
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, Any]:
+        """ELBO terms, log p(x) and test log-likelihood of the best restart, in eval mode."""
+        m = self.model
+        was = m.training
+        m.eval()
+        try:
+            xe = self.x[self.eval_idx]
+            log_px_k, log_px = self._log_px(xe)
+            terms = elbo_terms(log_px_k, m.all_log_prior(), m.all_posterior_logits(xe), self.temperature)
+            per_restart = terms["elbo"].mean(1)
+            r = int(torch.nan_to_num(per_restart, nan=-math.inf).argmax())
+            out: dict[str, Any] = {k: float(v[r].mean()) for k, v in terms.items()}
+            out["log_px"] = float(log_px[r].mean())
+            out["restart_elbos"] = [float(v) for v in per_restart]
+            out["best_restart"] = r
+            if self.x_test is not None:
+                out["test_log_likelihood"] = float(self._log_px(self.x_test[: self.config.eval_points])[1][r].mean())
+            return out
+        finally:
+            m.train(was)
+
+    def _snapshot(self) -> dict[str, Tensor]:
+        return copy.deepcopy(self.model.state_dict())  # a deep copy: later steps must not change it
+
+    def _restore_best(self) -> None:
+        if self.best_state is not None:
+            self.model.load_state_dict(self.best_state)
+
+    # ------------------------------------------------------------------ run
+    def run(
+        self, callback: Callable[[dict[str, Any]], bool | None] | None = None,
+        stop_event: threading.Event | None = None,
+    ) -> TrainResult:
+        """Train until all epochs are done or a stop is requested.
+
+        Args:
+            callback: called after every epoch with a progress dict (epoch, epochs,
+                phase, step, elbo and its terms, temperature, seconds, eta, log_px,
+                test_log_likelihood, nonfinite_steps). Returning ``False`` stops.
+            stop_event: setting it stops within one minibatch step.
+
+        Returns:
+            A :class:`TrainResult`; ``stopped`` tells whether the run ended early.
+            Calling ``run`` again resumes.
+
+        Raises:
+            TrainingError: persistent non-finite losses (best weights restored first).
+        """
+        stop_requested = False
+
+        def stop() -> bool:
+            return stop_requested or (stop_event is not None and stop_event.is_set())
+
+        self.model.train()
+        while not self.done and not stop():
+            t = time.perf_counter()
+            phase = self.phases[self.epoch]
+            self._run_epoch(phase, stop)
+            self.seconds += time.perf_counter() - t
+            if stop():  # an interrupted epoch does not count
+                break
+            self.epoch += 1
+            metrics = self.evaluate()
+            if phase == "train" and math.isfinite(metrics["elbo"]) and metrics["elbo"] > self.best_elbo:
+                self.best_elbo, self.best_state = metrics["elbo"], self._snapshot()
+            rate = self.seconds / self.epoch
+            rec = {
+                "epoch": self.epoch, "epochs": self.total_epochs, "phase": phase, "step": self.step,
+                "temperature": self.temperature, "seconds": self.seconds,
+                "eta": rate * (self.total_epochs - self.epoch), "nonfinite_steps": self.nonfinite_steps, **metrics,
+            }
+            self.history.append(rec)
+            if callback is not None and callback(rec) is False:
+                stop_requested = True
+        return self.result(stopped=not self.done)
+
+    def result(self, stopped: bool = False) -> TrainResult:
+        """The best snapshot's best restart as a single-restart model (eval mode)."""
+        current = self._snapshot()
+        self._restore_best()
+        metrics = self.evaluate()
+        best = self.model.select_restart(metrics["best_restart"]).eval()
+        self.model.load_state_dict(current)  # keep training state intact for a resume
+        return TrainResult(
+            model=best, history=list(self.history), seconds=self.seconds, nonfinite_steps=self.nonfinite_steps,
+            stopped=stopped, best_restart=metrics["best_restart"], restart_elbos=metrics["restart_elbos"],
+        )
+
+
+def fit(
+    model_config: ModelConfig | dict[str, Any], x: Any, labels: Any = None, x_test: Any = None,
+    config: TrainConfig | dict[str, Any] | None = None, callback: Callable[[dict[str, Any]], bool | None] | None = None,
+    stop_event: threading.Event | None = None,
+) -> TrainResult:
+    """Build a :class:`Trainer` and run it to the end (see its docs)."""
+    return Trainer(model_config, x, labels, x_test, config).run(callback, stop_event)
