@@ -1,0 +1,221 @@
+"""Presets and one-call experiments shared by the CLI, the app and the benchmarks.
+
+A *run configuration* is a JSON-able dict ``{"data": {...}, "model": {...}, "train": {...}}``.
+:func:`resolve` builds one from a preset name, a recipe and overrides; :func:`load_data`
+materialises its data; :func:`run` trains and scores it against the baselines.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from .datasets import TOY_DATASETS, load_csv, load_mnist, make_toy, preprocess_images, train_test_split
+from .metrics import baselines, clustering_metrics, contingency
+from .mixture import ModelConfig
+from .training import TrainConfig, Trainer, TrainResult
+
+__all__ = ["PRESETS", "resolve", "load_data", "Data", "run", "RunOutput", "label_subset", "score"]
+
+_TOY_MODEL = dict(flow="realnvp", depth=4, hidden=32, hidden_layers=2, posterior_hidden=[64, 64], posterior_batch_norm=True)
+_TOY_TRAIN = dict(epochs=40, batch_size=128, lr=1e-2, init="kmeans", t_min=0.1)
+# The thesis recipe (chapter 5): one random start, lr 1e-3, q with one hidden layer, no BatchNorm.
+_THESIS_TOY_MODEL = dict(flow="realnvp", depth=4, hidden=32, hidden_layers=2, posterior_hidden=[64], posterior_batch_norm=False, restarts=1)
+_THESIS_TOY_TRAIN = dict(epochs=100, batch_size=64, lr=1e-3, init="random", t0=1.0, t_decay=1e-3)
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "pinwheel": {
+        "description": "Pinwheel with 5 wings, K=5 (thesis figure 5.1).",
+        "data": {"name": "pinwheel", "n": 1000, "test_fraction": 0.2},
+        "model": dict(_TOY_MODEL, n_components=5, restarts=4),
+        "train": dict(_TOY_TRAIN),
+        "thesis": {"model": dict(_THESIS_TOY_MODEL, n_components=5), "train": dict(_THESIS_TOY_TRAIN)},
+    },
+    "circles": {
+        "description": "Two concentric circles, unsupervised, K=2: the half-space failure (thesis 5.1.2).",
+        "data": {"name": "circles", "n": 1000, "test_fraction": 0.2},
+        "model": dict(_TOY_MODEL, n_components=2, restarts=4),
+        "train": dict(_TOY_TRAIN, init="random"),
+        "thesis": {"model": dict(_THESIS_TOY_MODEL, n_components=2), "train": dict(_THESIS_TOY_TRAIN)},
+    },
+    "circles-semi": {
+        "description": "Two circles with 16 labels per class: semi-supervision recovers them.",
+        "data": {"name": "circles", "n": 1000, "test_fraction": 0.2, "labels_per_class": 16},
+        "model": dict(_TOY_MODEL, n_components=2, restarts=2),
+        "train": dict(_TOY_TRAIN, init="random", pretrain_epochs=20),
+        "thesis": {"model": dict(_THESIS_TOY_MODEL, n_components=2), "train": dict(_THESIS_TOY_TRAIN, pretrain_epochs=20)},
+    },
+    "moons": {
+        "description": "Two moons, K=2.",
+        "data": {"name": "moons", "n": 1000, "test_fraction": 0.2},
+        "model": dict(_TOY_MODEL, n_components=2, restarts=4),
+        "train": dict(_TOY_TRAIN),
+        "thesis": {"model": dict(_THESIS_TOY_MODEL, n_components=2), "train": dict(_THESIS_TOY_TRAIN)},
+    },
+    "mnist": {
+        "description": "MNIST digits 0-4 at 14x14, MAF components: a quick CPU setting.",
+        "data": {"name": "mnist", "digits": [0, 1, 2, 3, 4], "size": 14, "n": None, "test_fraction": 0.2},
+        "model": dict(flow="maf", depth=2, hidden=128, hidden_layers=1, posterior_hidden=[256], posterior_batch_norm=True, restarts=1),
+        "train": dict(epochs=30, batch_size=100, lr=1e-3, init="kmeans", init_epochs=3, balance=1.0, t_min=0.5),
+    },
+    "mnist-thesis": {
+        "description": "The thesis setting (chapter 5.2): 28x28, MAF 5x200, q 512, lr 1e-4, 100 epochs. Slow on CPU.",
+        "data": {"name": "mnist", "digits": [0, 1, 2, 3, 4], "size": 28, "n": None, "test_fraction": 0.2},
+        "model": dict(flow="maf", depth=5, hidden=200, hidden_layers=1, posterior_hidden=[512], posterior_batch_norm=False, restarts=1),
+        "train": dict(epochs=100, batch_size=100, lr=1e-4, weight_decay=1e-6, init="random"),
+    },
+}
+RECIPES = ("default", "thesis")
+
+
+def resolve(
+    preset: str, recipe: str = "default", data: dict | None = None, model: dict | None = None, train: dict | None = None
+) -> dict[str, Any]:
+    """A validated run configuration from a preset, a recipe and overrides.
+
+    Raises:
+        ValueError: unknown preset/recipe or invalid option values.
+    """
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
+    if recipe not in RECIPES:
+        raise ValueError(f"unknown recipe {recipe!r}; choose one of {list(RECIPES)}")
+    p = copy.deepcopy(PRESETS[preset])
+    if recipe == "thesis":
+        if "thesis" not in p:
+            raise ValueError(f"preset {preset!r} has no thesis recipe (use preset 'mnist-thesis')")
+        p["model"].update(p["thesis"]["model"])
+        p["train"] = dict(p["thesis"]["train"])
+    cfg = {"preset": preset, "recipe": recipe, "data": {**p["data"], **(data or {})},
+           "model": {**p["model"], **(model or {})}, "train": {**p["train"], **(train or {})}}
+    validate(cfg)
+    return cfg
+
+
+def validate(cfg: dict[str, Any]) -> None:
+    """Check a run configuration's model and training parts (``dim`` is filled from data later)."""
+    model = dict(cfg["model"])
+    model.setdefault("dim", 2)
+    if cfg["data"].get("name") == "mnist":
+        model["dim"] = {28: 784, 14: 196}.get(cfg["data"].get("size", 28), 784)
+    ModelConfig.from_dict(model)
+    TrainConfig.from_dict(cfg["train"])
+
+
+@dataclass
+class Data:
+    """Training/test arrays plus what the plots need."""
+
+    x: np.ndarray
+    y: np.ndarray | None
+    x_test: np.ndarray
+    y_test: np.ndarray | None
+    labels: np.ndarray | None = None  # semi-supervision: -1 = unlabeled
+    image_size: int | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def label_subset(y: np.ndarray, per_class: int, seed: int = 0) -> np.ndarray:
+    """Labels for ``per_class`` random points of each class, ``-1`` elsewhere."""
+    if per_class < 0:
+        raise ValueError(f"labels per class must be >= 0, got {per_class}")
+    rng = np.random.default_rng(seed)
+    out = -np.ones(len(y), dtype=np.int64)
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        out[rng.choice(idx, min(per_class, len(idx)), replace=False)] = c
+    return out
+
+
+def load_data(cfg: dict[str, Any], seed: int | None = None) -> Data:
+    """Materialise ``cfg["data"]``: a toy set, a CSV (``csv`` path) or MNIST."""
+    d = cfg["data"]
+    seed = cfg["train"].get("seed", 0) if seed is None else seed
+    tf = d.get("test_fraction", 0.2)
+    name = d.get("name")
+    image_size = None
+    if d.get("csv"):
+        x, y = load_csv(d["csv"])
+    elif name == "mnist":
+        images, y = load_mnist(d.get("digits", [0, 1, 2, 3, 4]), path=d.get("mnist_dir"), n=d.get("n"), seed=seed)
+        image_size = d.get("size", 28)
+        x = preprocess_images(images, size=image_size, seed=seed)
+    elif name in TOY_DATASETS:
+        x, y = make_toy(name, n=d.get("n", 1000), noise=d.get("noise"), seed=seed)
+    else:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {sorted(TOY_DATASETS) + ['mnist']} or give a CSV")
+    labels = None
+    if y is not None and (y < 0).any():  # a CSV with -1 marks: labels for semi-supervision, no ground truth
+        labels, y = y, None
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, tf, seed=seed)
+    if labels is not None:
+        labels = train_test_split(x, labels, tf, seed=seed)[2]
+    elif d.get("labels_per_class") and y_tr is not None:
+        labels = label_subset(y_tr, int(d["labels_per_class"]), seed=seed)
+    return Data(x_tr, y_tr, x_te, y_te, labels, image_size, {"name": name or "csv"})
+
+
+def score(model, data: Data, seed: int = 0, with_baselines: bool = True) -> dict[str, Any]:
+    """Clustering metrics (on the training points), held-out log-likelihood and baselines."""
+    model.eval()
+    with torch.no_grad():
+        x = torch.as_tensor(data.x, dtype=model.dtype, device=model.device)
+        pred = model.predict(x).cpu().numpy()
+        test_ll = float(model.log_prob(torch.as_tensor(data.x_test, dtype=model.dtype, device=model.device)).mean()) if len(data.x_test) else float("nan")
+        elbo = float(model.elbo(x).mean())
+    out: dict[str, Any] = {"test_log_likelihood": test_ll, "elbo": elbo, "predictions": pred}
+    if data.image_size:
+        out["test_bits_per_dim"] = _bits_per_dim(test_ll, data.x_test, data.image_size)
+    if data.y is not None:
+        out.update(clustering_metrics(data.y, pred))
+        out["contingency"], out["classes"] = contingency(data.y, pred, model.K)
+    if with_baselines:
+        b = baselines(data.x, data.y, model.K, seed=seed, x_test=data.x_test if len(data.x_test) else None,
+                      covariance_type="diag" if data.x.shape[1] > 50 else "full")
+        out["baselines"] = {k: {m: v[m] for m in ("ari", "nmi", "accuracy", "test_log_likelihood", "labels") if m in v} for k, v in b.items()}
+        if data.image_size:
+            for v in out["baselines"].values():
+                if "test_log_likelihood" in v:
+                    v["test_bits_per_dim"] = _bits_per_dim(v["test_log_likelihood"], data.x_test, data.image_size)
+    return out
+
+
+def _bits_per_dim(ll_logit: float, x_logit: np.ndarray, size: int, alpha: float = 0.05) -> float:
+    """Bits/dim in pixel space [0, 256): undo the logit transform's Jacobian and the /256 scaling."""
+    D = size * size
+    s = 1 / (1 + np.exp(-x_logit))  # sigmoid(v) = alpha + (1 - 2 alpha) p
+    # log|dv/dp| = log(1 - 2 alpha) - log s - log(1 - s), per dimension; p = pixel / 256
+    log_jac = (np.log(1 - 2 * alpha) - np.log(s) - np.log1p(-s)).sum(1).mean() - D * np.log(256)
+    ll_pixels = ll_logit + log_jac
+    return float(-ll_pixels / (D * np.log(2)))
+
+
+@dataclass
+class RunOutput:
+    config: dict[str, Any]
+    data: Data
+    result: TrainResult
+    metrics: dict[str, Any]
+
+
+def run(
+    cfg: dict[str, Any], callback: Callable[[dict[str, Any]], bool | None] | None = None,
+    stop_event: threading.Event | None = None, data: Data | None = None, with_baselines: bool = True,
+) -> RunOutput:
+    """Train the configured model on its data and score it (and the baselines)."""
+    data = data if data is not None else load_data(cfg)
+    model_cfg = dict(cfg["model"], dim=int(data.x.shape[1]))
+    t = time.perf_counter()
+    trainer = Trainer(model_cfg, data.x, data.labels, data.x_test, cfg["train"])
+    result = trainer.run(callback, stop_event)
+    metrics = score(result.model, data, seed=cfg["train"].get("seed", 0), with_baselines=with_baselines)
+    metrics.update(epochs=trainer.epoch, seconds=result.seconds, wall_seconds=time.perf_counter() - t,
+                   nonfinite_steps=result.nonfinite_steps, best_restart=result.best_restart)
+    return RunOutput(cfg, data, result, metrics)
