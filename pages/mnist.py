@@ -1,0 +1,3 @@
+"""MNIST page (placeholder replaced below)."""
+import streamlit as st
+st.title("🔢 MNIST digits")

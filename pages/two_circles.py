@@ -1,0 +1,3 @@
+"""Two circles lesson (placeholder replaced below)."""
+import streamlit as st
+st.title("⭕ Two circles lesson")

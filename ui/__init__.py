@@ -1,0 +1,1 @@
+"""Streamlit-side helpers: session-state keys, the background training worker, shared widgets."""

@@ -1,0 +1,95 @@
+"""Interactive labeling for semi-supervised runs: select points on the chart, assign a class."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+import torch
+
+from vmonf_core.experiments import Data, label_subset
+from vmonf_core.plots import data_figure
+
+from . import state as S
+
+
+def current_labels(data: Data, data_id: str) -> np.ndarray:
+    """The session's labels for this dataset; a changed dataset clears them with a notice."""
+    labels = S.get(S.LABELS)
+    owner = S.get(S.LABELS_FOR)
+    if labels is None or owner != data_id or len(labels) != len(data.x):
+        had = labels is not None and owner is not None and owner != data_id and (labels >= 0).any()
+        labels = data.labels.copy() if data.labels is not None else -np.ones(len(data.x), dtype=np.int64)
+        S.put(S.LABELS, labels)
+        S.put(S.LABELS_FOR, data_id)
+        S.put(S.LABEL_HISTORY, [])
+        if had:
+            S.put(S.NOTICE, "The dataset changed, so the labels made on the previous one were cleared.")
+    return labels
+
+
+def _commit(new: np.ndarray) -> None:
+    S.get(S.LABEL_HISTORY, []).append(S.get(S.LABELS).copy())
+    S.put(S.LABELS, new)
+    S.put(S.LABELS + "_v", S.get(S.LABELS + "_v", 0) + 1)  # fresh chart key clears the selection
+
+
+def apply_selection(labels: np.ndarray, indices: list[int], cls: int) -> np.ndarray:
+    """Assign ``cls`` (0-based; -1 to unlabel) to ``indices``."""
+    out = labels.copy()
+    idx = np.asarray([i for i in indices if 0 <= i < len(out)], dtype=np.int64)
+    out[idx] = cls
+    return out
+
+
+def uncertain_points(model, x: np.ndarray, labels: np.ndarray, m: int = 10) -> np.ndarray:
+    """Indices of the ``m`` unlabeled points where q(k|x) has the highest entropy."""
+    with torch.no_grad():
+        q = model.posterior(torch.as_tensor(x, dtype=model.dtype, device=model.device)).cpu().numpy()
+    h = -(q * np.log(np.clip(q, 1e-12, 1))).sum(1)
+    h[labels >= 0] = -np.inf
+    order = np.argsort(-h)
+    return order[: min(m, int((labels < 0).sum()))]
+
+
+def labeling_panel(data: Data, data_id: str, K: int, model=None) -> np.ndarray:
+    """The labeling UI; returns the current labels (``-1`` = unlabeled)."""
+    labels = current_labels(data, data_id)
+    c1, c2, c3, c4 = st.columns([1.3, 1, 1, 1])
+    cls = c1.selectbox("Class to assign", list(range(1, K + 1)) + ["erase"], key="pg_label_class")
+    if c2.button("Undo", key="pg_label_undo", disabled=not S.get(S.LABEL_HISTORY), width="stretch"):
+        S.put(S.LABELS, S.get(S.LABEL_HISTORY).pop())
+        S.put(S.LABELS + "_v", S.get(S.LABELS + "_v", 0) + 1)
+        st.rerun()
+    if c3.button("Clear", key="pg_label_clear", disabled=not (labels >= 0).any(), width="stretch"):
+        _commit(-np.ones(len(labels), dtype=np.int64))
+        st.rerun()
+    suggestions = np.array([], dtype=np.int64)
+    if model is not None and model.D == data.x.shape[1]:
+        suggestions = uncertain_points(model, data.x, labels)
+    if data.y is not None:
+        n_rand = c4.number_input("Random per class", 1, 100, 16, key="pg_label_n")
+        if st.button(f"Label {n_rand} random points per true class", key="pg_label_random"):
+            _commit(label_subset(data.y, int(n_rand), seed=S.get(S.LABELS + "_v", 0)))
+            st.rerun()
+        if len(suggestions) and st.button(f"Label the {len(suggestions)} most uncertain points (★) with their true class",
+                                          key="pg_label_suggest"):
+            new = labels.copy()
+            new[suggestions] = data.y[suggestions]
+            _commit(new)
+            st.rerun()
+    fig = data_figure(data.x, labels, title="Select points (click, box or lasso) to label them", selectable=True)
+    if len(suggestions):
+        fig.add_scatter(x=data.x[suggestions, 0], y=data.x[suggestions, 1], mode="markers", name="most uncertain",
+                        marker=dict(symbol="star", size=13, color="gold", line=dict(width=1, color="black")),
+                        customdata=suggestions)
+    event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"),
+                            key=f"pg_label_chart_{S.get(S.LABELS + '_v', 0)}", width="stretch")
+    picked = [int(p["customdata"] if not isinstance(p.get("customdata"), list) else p["customdata"][0])
+              for p in (event.selection.points if event else []) if p.get("customdata") is not None]
+    if picked:
+        _commit(apply_selection(labels, picked, -1 if cls == "erase" else int(cls) - 1))
+        st.rerun()
+    counts = {f"class {k + 1}": int((labels == k).sum()) for k in range(K)}
+    counts["unlabeled"] = int((labels < 0).sum())
+    st.dataframe([counts], hide_index=True, key="pg_label_counts")
+    return labels

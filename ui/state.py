@@ -1,0 +1,45 @@
+"""The only place session-state keys live.
+
+Per-user objects (data, labels, models, training jobs) are kept in ``st.session_state``
+and never in ``st.cache_resource``, which all users share.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+# playground
+DATA = "pg_data"  # dict: x, y (ground truth or None), name, data_id
+DRAWN = "pg_drawn"  # list of [x, y] points drawn by the user
+LABELS = "pg_labels"  # np.ndarray of -1 / class ids, tied to LABELS_FOR
+LABELS_FOR = "pg_labels_for"  # data_id the labels were made on
+LABEL_HISTORY = "pg_label_history"  # undo stack of label arrays
+JOB = "pg_job"  # the current TrainingJob (running or finished)
+RESULT = "pg_result"  # the last finished run: model, metrics, history, config, data_id
+SETTINGS = "pg_settings"  # dict of model/training widget values
+NOTICE = "pg_notice"  # a one-shot message shown on the next run
+UPLOAD_ERROR = "pg_upload_error"
+LAST_SELECTION = "pg_last_selection"
+# two-circles lesson
+LESSON = "lesson"  # dict: step, unsup/semi results, labels
+LESSON_JOB = "lesson_job"
+# mnist
+MNIST_JOB = "mnist_job"
+MNIST_RESULT = "mnist_result"
+
+
+def get(key: str, default: Any = None) -> Any:
+    """``st.session_state[key]``, initialised to ``default`` when missing."""
+    if key not in st.session_state:
+        st.session_state[key] = default
+    return st.session_state[key]
+
+
+def put(key: str, value: Any) -> None:
+    st.session_state[key] = value
+
+
+def pop(key: str) -> Any:
+    return st.session_state.pop(key, None)

@@ -1,0 +1,279 @@
+"""Reusable page parts: settings, training controls, the live panel, results and export.
+
+Pages compose these; all maths lives in ``vmonf_core``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from typing import Any
+
+import numpy as np
+import streamlit as st
+import torch
+
+from vmonf_core import load_checkpoint, save_checkpoint
+from vmonf_core.experiments import Data
+from vmonf_core.mixture import ModelConfig
+from vmonf_core.plots import (
+    bounds_of,
+    components_figure,
+    curves_figure,
+    density_figure,
+    grid_eval,
+    labels_partition_figure,
+    partition_figure,
+    usage_figure,
+)
+from vmonf_core.training import TrainConfig
+
+from . import state as S
+from .worker import MAX_CONCURRENT, TrainingJob, active_jobs
+
+MAX_CHECKPOINT_BYTES = 20 * 1024 * 1024
+
+FAST = dict(flow="realnvp", depth=4, hidden=32, posterior_hidden="64,64", posterior_batch_norm=True, prior="uniform",
+            t0=1.0, t_decay=1e-3, lr=1e-2, batch_size=128, epochs=40, restarts=4, init="kmeans")
+THESIS = dict(flow="realnvp", depth=4, hidden=32, posterior_hidden="64", posterior_batch_norm=False, prior="uniform",
+              t0=1.0, t_decay=1e-3, lr=1e-3, batch_size=64, epochs=100, restarts=1, init="random")
+
+
+def data_id(x: np.ndarray) -> str:
+    return hashlib.sha1(np.ascontiguousarray(x, dtype=np.float64).tobytes()).hexdigest()[:12]
+
+
+def _key(prefix: str, name: str) -> str:
+    return f"{prefix}_set_{name}"
+
+
+def apply_recipe(prefix: str, recipe: dict[str, Any]) -> None:
+    for k, v in recipe.items():
+        st.session_state[_key(prefix, k)] = v
+
+
+def settings_panel(prefix: str, default_K: int, seed: int = 0) -> dict[str, Any]:
+    """Model and training controls (in the sidebar); returns raw widget values."""
+    for k, v in {**FAST, "K": default_K, "seed": seed}.items():
+        st.session_state.setdefault(_key(prefix, k), v)
+    sb = st.sidebar
+    sb.subheader("Model")
+    c1, c2 = sb.columns(2)
+    if c1.button("Fast settings", key=f"{prefix}_fast", help="Our recipe: lr 1e-2, k-means init, 4 restarts"):
+        apply_recipe(prefix, FAST)
+    if c2.button("Thesis settings", key=f"{prefix}_thesis", help="The thesis recipe: lr 1e-3, one random start"):
+        apply_recipe(prefix, THESIS)
+    v: dict[str, Any] = {}
+    v["K"] = sb.number_input("Components K", step=1, key=_key(prefix, "K"))
+    v["flow"] = sb.selectbox("Flow", ["realnvp", "maf", "lu-prelu"], key=_key(prefix, "flow"))
+    c1, c2 = sb.columns(2)
+    v["depth"] = c1.number_input("Depth", step=1, key=_key(prefix, "depth"))
+    v["hidden"] = c2.number_input("Hidden width", step=8, key=_key(prefix, "hidden"))
+    v["posterior_hidden"] = sb.text_input("q(k|x) hidden layers", key=_key(prefix, "posterior_hidden"),
+                                          help="Comma-separated widths, e.g. 64,64")
+    v["posterior_batch_norm"] = sb.checkbox("BatchNorm in q", key=_key(prefix, "posterior_batch_norm"))
+    v["prior"] = sb.radio("Prior p(k)", ["uniform", "learned"], horizontal=True, key=_key(prefix, "prior"))
+    sb.subheader("Training")
+    c1, c2 = sb.columns(2)
+    v["t0"] = c1.number_input("T0", format="%g", key=_key(prefix, "t0"))
+    v["t_decay"] = c2.number_input("T decay / step", format="%g", key=_key(prefix, "t_decay"))
+    c1, c2 = sb.columns(2)
+    v["lr"] = c1.number_input("Learning rate", format="%g", key=_key(prefix, "lr"))
+    v["batch_size"] = c2.number_input("Batch size", step=16, key=_key(prefix, "batch_size"))
+    c1, c2 = sb.columns(2)
+    v["epochs"] = c1.number_input("Epochs", step=10, key=_key(prefix, "epochs"))
+    v["seed"] = c2.number_input("Seed", step=1, key=_key(prefix, "seed"))
+    c1, c2 = sb.columns(2)
+    v["restarts"] = c1.number_input("Restarts", step=1, key=_key(prefix, "restarts"))
+    v["init"] = c2.selectbox("Init", ["kmeans", "random"], key=_key(prefix, "init"))
+    return v
+
+
+def build_config(v: dict[str, Any], dim: int, pretrain_epochs: int = 10) -> dict[str, Any]:
+    """Turn widget values into a validated run configuration (raises ``ValueError``)."""
+    try:
+        hidden = [int(h) for h in str(v["posterior_hidden"]).replace(" ", "").split(",") if h != ""]
+    except ValueError:
+        raise ValueError(f"q(k|x) hidden layers must be comma-separated integers, got {v['posterior_hidden']!r}") from None
+    model = dict(n_components=int(v["K"]), flow=v["flow"], depth=int(v["depth"]), hidden=int(v["hidden"]),
+                 posterior_hidden=hidden, posterior_batch_norm=bool(v["posterior_batch_norm"]), prior=v["prior"],
+                 restarts=int(v["restarts"]))
+    train = dict(t0=float(v["t0"]), t_decay=float(v["t_decay"]), lr=float(v["lr"]), batch_size=int(v["batch_size"]),
+                 epochs=int(v["epochs"]), seed=int(v["seed"]), init=v["init"], pretrain_epochs=pretrain_epochs)
+    ModelConfig(dim=dim, **model)
+    TrainConfig(**train)
+    return {"model": model, "train": train}
+
+
+# ------------------------------------------------------------------ training
+def start_job(job_key: str, cfg: dict[str, Any], data: Data) -> None:
+    """Start a training job, stopping the previous one of this session first."""
+    old = st.session_state.get(job_key)
+    if old is not None and not old.finished:
+        old.stop()
+        old.join(5)
+    st.session_state[job_key] = TrainingJob(cfg, data)
+
+
+def resume_job(job_key: str) -> None:
+    old: TrainingJob = st.session_state[job_key]
+    st.session_state[job_key] = TrainingJob(old.cfg, old.data, trainer=old.trainer)
+
+
+def training_buttons(job_key: str, prefix: str) -> tuple[bool, bool]:
+    """Train / Stop / Resume. Returns (train_clicked, resume_clicked); Stop is handled here."""
+    job: TrainingJob | None = st.session_state.get(job_key)
+    running = job is not None and not job.finished
+    c1, c2, c3 = st.columns([1, 1, 1])
+    train = c1.button("Train", type="primary", key=f"{prefix}_train", disabled=running, width="stretch")
+    if c2.button("Stop", key=f"{prefix}_stop", disabled=not running, width="stretch"):
+        job.stop()
+        job.join(5)
+        st.rerun()
+    resume = c3.button("Resume", key=f"{prefix}_resume", disabled=not (job is not None and job.resumable),
+                       width="stretch", help="Continue a stopped run where it left off")
+    return train, resume
+
+
+def live_panel(job_key: str, result_key: str, render_preview=None) -> None:
+    """Progress, curves and a live preview, refreshed every second while a job runs."""
+    job: TrainingJob | None = st.session_state.get(job_key)
+    if job is None:
+        return
+    running = not job.finished
+
+    @st.fragment(run_every=1.0 if running else None)
+    def _panel() -> None:
+        snap = job.snapshot()
+        hist, total = snap["history"], snap["total"]
+        status = snap["status"]
+        if status == "queued":
+            st.info(f"Waiting for a free training slot: {active_jobs()} of {MAX_CONCURRENT} are busy on this server.")
+        done = hist[-1]["epoch"] if hist else 0
+        frac = done / total if total else 0.0
+        eta = f", ETA {hist[-1]['eta']:.0f} s" if hist and status == "running" else ""
+        phase = f" · phase: {hist[-1]['phase']}" if hist else ""
+        st.progress(min(frac, 1.0), text=f"{status}: epoch {done}/{total or '?'}{phase}{eta}")
+        if snap["error"]:
+            st.error(f"Training failed: {snap['error']}")
+        if hist:
+            st.plotly_chart(curves_figure(hist), width="stretch", key=f"{job_key}_curves")
+        if render_preview is not None and snap["preview"] is not None and status in ("running", "queued"):
+            render_preview(snap["preview"], snap["preview_epoch"])
+        if job.finished and snap["result"] is not None and (st.session_state.get(result_key) or {}).get("job") is not job:
+            st.session_state[result_key] = dict(snap["result"], job=job, data=job.data)
+            if running:
+                st.rerun()
+        elif job.finished and running:
+            st.rerun()
+
+    _panel()
+
+
+# ------------------------------------------------------------------ results
+def model_grid(result: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Grid evaluation of a 2-D result, computed once and kept in the result."""
+    if "grid" not in result:
+        data: Data = result["data"]
+        result["grid"] = grid_eval(result["model"], bounds_of(np.vstack([data.x, data.x_test])), 120)
+        torch.manual_seed(0)
+        result["samples"] = result["model"].sample(300 * result["model"].K)
+    return result["grid"]
+
+
+def thesis_figure(model, data: Data, key: str, title: str | None = None) -> None:
+    g = grid_eval(model, bounds_of(np.vstack([data.x, data.x_test])), 80)
+    torch.manual_seed(0)
+    s, k = model.sample(150 * model.K)
+    fig = partition_figure(g, s.cpu().numpy(), k.cpu().numpy(), model.K, data.x, title=title or "argmax q(k|x) and samples")
+    st.plotly_chart(fig, width="stretch", key=key)
+
+
+def metrics_table(metrics: dict[str, Any]) -> None:
+    rows = []
+    names = {"vmonf": "VMoNF", "kmeans": "k-means", "gmm": "GaussianMixture"}
+    for name, m in [("vmonf", metrics), *metrics.get("baselines", {}).items()]:
+        row = {"method": names.get(name, name)}
+        for k in ("ari", "nmi", "accuracy", "test_log_likelihood", "test_bits_per_dim"):
+            if k in m:
+                row[k.replace("_", " ")] = round(float(m[k]), 4)
+        rows.append(row)
+    st.dataframe(rows, hide_index=True, width="stretch")
+    if "test_log_likelihood" in metrics:
+        st.caption("Held-out log-likelihood is the mean log p(x) on the test split (nats). k-means has no density: "
+                   "it is scored as the isotropic Gaussian mixture it implies (shared variance, cluster proportions).")
+
+
+def results_panel(result: dict[str, Any], key: str) -> None:
+    """Tabs with the thesis figure, density, per-component views, usage, curves and baselines."""
+    model, data, metrics = result["model"], result["data"], result["metrics"]
+    g = model_grid(result)
+    samples, sample_k = (t.cpu().numpy() for t in result["samples"])
+    tabs = st.tabs(["Thesis figure", "Density", "Components", "Usage", "Curves", "Baselines"])
+    with tabs[0]:
+        st.plotly_chart(partition_figure(g, samples, sample_k, model.K, data.x), width="stretch", key=f"{key}_part")
+    with tabs[1]:
+        st.plotly_chart(density_figure(g, data.x), width="stretch", key=f"{key}_dens")
+    with tabs[2]:
+        st.plotly_chart(components_figure(g), width="stretch", key=f"{key}_comp")
+    with tabs[3]:
+        sizes = np.bincount(metrics["predictions"], minlength=model.K)
+        prior = model.log_prior().exp().detach().cpu().numpy()
+        st.plotly_chart(usage_figure(sizes, prior), width="stretch", key=f"{key}_usage")
+    with tabs[4]:
+        st.plotly_chart(curves_figure(result["history"]), width="stretch", key=f"{key}_curves")
+    with tabs[5]:
+        metrics_table(metrics)
+        cols = st.columns(3)
+        with cols[0]:
+            st.plotly_chart(labels_partition_figure(data.x, metrics["predictions"], "VMoNF"), width="stretch", key=f"{key}_bv")
+        for col, name, title in ((cols[1], "kmeans", "k-means"), (cols[2], "gmm", "GaussianMixture")):
+            if name in metrics.get("baselines", {}):
+                with col:
+                    st.plotly_chart(labels_partition_figure(data.x, metrics["baselines"][name]["labels"], title),
+                                    width="stretch", key=f"{key}_b{name}")
+
+
+def _json_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
+    def conv(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: conv(x) for k, x in v.items() if k not in ("predictions", "labels")}
+        if isinstance(v, np.ndarray):
+            return v.tolist()
+        if isinstance(v, np.generic):
+            return v.item()
+        return v
+
+    return conv(metrics)
+
+
+def export_panel(result: dict[str, Any], key: str) -> None:
+    """Download the checkpoint (with its config), the metrics and the run configuration."""
+    buf = io.BytesIO()
+    cfg = result.get("config", {})
+    save_checkpoint(result["model"], buf, extra={"run_config": cfg})
+    c1, c2, c3 = st.columns(3)
+    c1.download_button("Download checkpoint", buf.getvalue(), "vmonf_model.pt", "application/octet-stream", key=f"{key}_dl_ckpt")
+    c2.download_button("Download metrics", json.dumps(_json_metrics(result["metrics"]), indent=2), "metrics.json",
+                       "application/json", key=f"{key}_dl_metrics")
+    c3.download_button("Download run config", json.dumps(cfg, indent=2), "run_config.json", "application/json", key=f"{key}_dl_cfg")
+
+
+def checkpoint_uploader(key: str, dim: int | None = None):
+    """Upload a checkpoint; returns ``(model, extra)`` or ``None``; errors are shown, never raised."""
+    up = st.file_uploader("Load a checkpoint (.pt)", type=["pt"], key=key)
+    if up is None:
+        return None
+    if up.size > MAX_CHECKPOINT_BYTES:
+        st.error(f"That file is {up.size / 1e6:.1f} MB; checkpoints are limited to {MAX_CHECKPOINT_BYTES // 1024 // 1024} MB.")
+        return None
+    try:
+        model, extra = load_checkpoint(io.BytesIO(up.getvalue()))
+    except ValueError as e:
+        st.error(f"Could not load that checkpoint: {e}")
+        return None
+    if dim is not None and model.D != dim:
+        st.error(f"That checkpoint models {model.D}-dimensional data; this page needs dim = {dim}.")
+        return None
+    return model, extra

@@ -1,0 +1,234 @@
+"""Plotly figure builders: arrays (or a model) in, figures out. No Streamlit here.
+
+:func:`grid_eval` evaluates a model on a 2-D grid once; the figure functions then draw
+from its arrays.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+from plotly.subplots import make_subplots
+
+__all__ = [
+    "BACKGROUND",
+    "STRONG",
+    "grid_eval",
+    "data_figure",
+    "partition_figure",
+    "density_figure",
+    "components_figure",
+    "usage_figure",
+    "curves_figure",
+    "labels_partition_figure",
+    "image_grid",
+    "image_grid_figure",
+    "contingency_figure",
+]
+
+BACKGROUND = ["#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d", "#9edae5", "#d9d9d9"]
+STRONG = ["#1f3b73", "#a63603", "#1b5e20", "#7f0000", "#4a148c", "#3e2723", "#880e4f", "#5f5f00", "#006064", "#212121"]
+
+
+def _color(palette: list[str], k: int) -> str:
+    return palette[k % len(palette)]
+
+
+def bounds_of(x: np.ndarray, margin: float = 0.15) -> tuple[float, float, float, float]:
+    """Square-ish plotting bounds around 2-D points."""
+    lo, hi = x.min(0), x.max(0)
+    pad = margin * max(float((hi - lo).max()), 1e-3)
+    return float(lo[0] - pad), float(hi[0] + pad), float(lo[1] - pad), float(hi[1] + pad)
+
+
+@torch.no_grad()
+def grid_eval(model: Any, bounds: tuple[float, float, float, float], n: int = 120) -> dict[str, np.ndarray]:
+    """Evaluate a 2-D model on an ``n x n`` grid.
+
+    Returns:
+        ``gx (n,)``, ``gy (n,)``, ``argmax_q (n, n)``, ``q (K, n, n)``, ``log_px (n, n)``,
+        ``log_px_k (K, n, n)`` (rows follow ``gy``).
+    """
+    if model.D != 2:
+        raise ValueError(f"grid plots need a 2-D model, got dim = {model.D}")
+    was = model.training
+    model.eval()
+    gx = np.linspace(bounds[0], bounds[1], n)
+    gy = np.linspace(bounds[2], bounds[3], n)
+    xx, yy = np.meshgrid(gx, gy)
+    pts = torch.as_tensor(np.stack([xx.ravel(), yy.ravel()], 1), dtype=model.dtype, device=model.device)
+    logits = model.posterior_logits(pts)
+    lpk = model.component_log_prob(pts)
+    lp = torch.logsumexp(lpk + model.log_prior(), -1)
+    model.train(was)
+    K = model.K
+    return {
+        "gx": gx, "gy": gy,
+        "argmax_q": logits.argmax(-1).cpu().numpy().reshape(n, n),
+        "q": torch.softmax(logits, -1).cpu().numpy().T.reshape(K, n, n),
+        "log_px": lp.cpu().numpy().reshape(n, n),
+        "log_px_k": lpk.cpu().numpy().T.reshape(K, n, n),
+    }
+
+
+def _square(fig: go.Figure, height: int = 460) -> go.Figure:
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor="white",
+                      legend=dict(orientation="h", y=-0.05))
+    fig.update_yaxes(scaleanchor="x", scaleratio=1)
+    return fig
+
+
+def data_figure(x: np.ndarray, labels: np.ndarray | None = None, title: str = "Data", selectable: bool = False,
+                label_names: str = "class") -> go.Figure:
+    """Scatter of the data. ``labels``: ``-1`` = unlabeled (grey), else a class colour with a distinct marker."""
+    fig = go.Figure()
+    if labels is None:
+        labels = -np.ones(len(x), dtype=int)
+    unl = labels < 0
+    fig.add_trace(go.Scattergl(x=x[unl, 0], y=x[unl, 1], mode="markers", name="unlabeled",
+                               marker=dict(size=5, color="#888888", opacity=0.6),
+                               customdata=np.flatnonzero(unl)))
+    for k in np.unique(labels[~unl]):
+        idx = np.flatnonzero(labels == k)
+        fig.add_trace(go.Scattergl(x=x[idx, 0], y=x[idx, 1], mode="markers", name=f"{label_names} {k + 1}",
+                                   marker=dict(size=9, color=_color(STRONG, int(k)), symbol="diamond",
+                                               line=dict(width=1, color="white")),
+                                   customdata=idx))
+    fig.update_layout(title=title, dragmode="lasso" if selectable else "zoom")
+    return _square(fig)
+
+
+def _partition_heatmap(g: dict[str, np.ndarray], K: int) -> go.Heatmap:
+    scale = []
+    for k in range(K):  # a discrete colour scale: one flat band per component
+        c = _color(BACKGROUND, k)
+        scale += [[k / K, c], [(k + 1) / K, c]]
+    return go.Heatmap(x=g["gx"], y=g["gy"], z=g["argmax_q"], zmin=-0.5, zmax=K - 0.5, colorscale=scale,
+                      showscale=False, hovertemplate="argmax q = %{z}<extra></extra>")
+
+
+def partition_figure(g: dict[str, np.ndarray], samples: np.ndarray, sample_k: np.ndarray, K: int,
+                     x: np.ndarray | None = None, title: str = "argmax q(k|x) with samples from each component") -> go.Figure:
+    """The thesis figure: background coloured by ``argmax_k q(k|x)``, samples of each component on top."""
+    fig = go.Figure(_partition_heatmap(g, K))
+    if x is not None:
+        fig.add_trace(go.Scattergl(x=x[:, 0], y=x[:, 1], mode="markers", name="data",
+                                   marker=dict(size=3, color="rgba(80,80,80,0.35)")))
+    for k in range(K):
+        s = samples[sample_k == k]
+        fig.add_trace(go.Scattergl(x=s[:, 0], y=s[:, 1], mode="markers", name=f"samples of component {k + 1}",
+                                   marker=dict(size=5, color=_color(STRONG, k), symbol="circle-open" if k % 2 else "x-thin-open",
+                                               line=dict(width=1.5, color=_color(STRONG, k)))))
+    fig.update_layout(title=title)
+    fig.update_xaxes(range=[g["gx"][0], g["gx"][-1]])
+    fig.update_yaxes(range=[g["gy"][0], g["gy"][-1]])
+    return _square(fig)
+
+
+def labels_partition_figure(x: np.ndarray, labels: np.ndarray, title: str) -> go.Figure:
+    """Points coloured by a clustering (for the baselines)."""
+    fig = go.Figure()
+    for k in np.unique(labels):
+        idx = labels == k
+        fig.add_trace(go.Scattergl(x=x[idx, 0], y=x[idx, 1], mode="markers", name=f"cluster {k + 1}",
+                                   marker=dict(size=4, color=_color(STRONG, int(k)))))
+    fig.update_layout(title=title, showlegend=False)
+    return _square(fig, 340)
+
+
+def density_figure(g: dict[str, np.ndarray], x: np.ndarray | None = None, title: str = "log p(x)") -> go.Figure:
+    """Heatmap of ``log p(x)`` (clipped below for contrast) with the data on top."""
+    z = g["log_px"]
+    lo = np.percentile(z, 5)
+    fig = go.Figure(go.Heatmap(x=g["gx"], y=g["gy"], z=np.maximum(z, lo), colorscale="Viridis",
+                               colorbar=dict(title="log p"), hovertemplate="log p = %{z:.2f}<extra></extra>"))
+    if x is not None:
+        fig.add_trace(go.Scattergl(x=x[:, 0], y=x[:, 1], mode="markers", name="data",
+                                   marker=dict(size=3, color="rgba(255,255,255,0.6)")))
+    fig.update_layout(title=title, showlegend=False)
+    return _square(fig)
+
+
+def components_figure(g: dict[str, np.ndarray]) -> go.Figure:
+    """Small multiples: row 1 ``q(k|x)``, row 2 ``log p(x|k)``, one column per component."""
+    K = g["q"].shape[0]
+    fig = make_subplots(rows=2, cols=K, horizontal_spacing=0.02, vertical_spacing=0.08,
+                        subplot_titles=[f"q({k + 1}|x)" for k in range(K)] + [f"log p(x|{k + 1})" for k in range(K)])
+    lo = np.percentile(g["log_px_k"], 5)
+    for k in range(K):
+        fig.add_trace(go.Heatmap(x=g["gx"], y=g["gy"], z=g["q"][k], zmin=0, zmax=1, colorscale="Blues", showscale=k == 0,
+                                 colorbar=dict(len=0.45, y=0.78)), 1, k + 1)
+        fig.add_trace(go.Heatmap(x=g["gx"], y=g["gy"], z=np.maximum(g["log_px_k"][k], lo), colorscale="Viridis",
+                                 showscale=False), 2, k + 1)
+    fig.update_xaxes(showticklabels=False)
+    fig.update_yaxes(showticklabels=False)
+    fig.update_layout(height=200 + 120 * min(K, 4) // 2, margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
+def usage_figure(cluster_sizes: np.ndarray, prior: np.ndarray) -> go.Figure:
+    """Fraction of points assigned to each component next to the prior weight p(k)."""
+    K = len(prior)
+    names = [f"{k + 1}" for k in range(K)]
+    frac = cluster_sizes / max(cluster_sizes.sum(), 1)
+    fig = go.Figure([go.Bar(x=names, y=frac, name="share of points (argmax q)", marker_color=[_color(STRONG, k) for k in range(K)]),
+                     go.Bar(x=names, y=prior, name="prior p(k)", marker_color="#bbbbbb")])
+    fig.update_layout(barmode="group", title="Component usage", height=300, margin=dict(l=10, r=10, t=40, b=10),
+                      xaxis_title="component", yaxis_title="fraction")
+    return fig
+
+
+def curves_figure(history: list[dict[str, Any]]) -> go.Figure:
+    """ELBO and its terms, log p(x) (and the gap), and the temperature, against the epoch."""
+    fig = make_subplots(rows=1, cols=3, subplot_titles=["ELBO and its terms", "log p(x) − ELBO (gap)", "temperature T"])
+    if history:
+        ep = [h["epoch"] for h in history]
+        for key, name, color in (("elbo", "ELBO", "#1f3b73"), ("expected_log_likelihood", "E_q[log p(x|k)]", "#1b5e20"),
+                                 ("prior_cross_entropy", "CE(q, p(k))", "#a63603"), ("entropy", "H(q)", "#4a148c"),
+                                 ("log_px", "log p(x)", "#888888")):
+            fig.add_trace(go.Scatter(x=ep, y=[h.get(key) for h in history], name=name, mode="lines", line=dict(color=color)), 1, 1)
+        fig.add_trace(go.Scatter(x=ep, y=[h["log_px"] - h["elbo"] for h in history], name="gap", mode="lines",
+                                 line=dict(color="#7f0000"), showlegend=False), 1, 2)
+        fig.add_trace(go.Scatter(x=ep, y=[h["temperature"] for h in history], name="T", mode="lines",
+                                 line=dict(color="#006064"), showlegend=False), 1, 3)
+    fig.update_xaxes(title_text="epoch")
+    fig.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.3))
+    return fig
+
+
+def image_grid(images: np.ndarray, rows: int, cols: int, pad: int = 1) -> np.ndarray:
+    """Tile ``rows*cols`` images ``(n, h, w)`` in [0, 1] into one array (missing tiles stay blank)."""
+    n, h, w = images.shape
+    out = np.ones((rows * (h + pad) + pad, cols * (w + pad) + pad))
+    for i in range(min(n, rows * cols)):
+        r, c = divmod(i, cols)
+        out[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = images[i]
+    return out
+
+
+def image_grid_figure(grid: np.ndarray, rows: int, title: str = "", row_labels: list[str] | None = None) -> go.Figure:
+    """Show a tiled image grid (white background, dark digits) with optional row labels."""
+    fig = go.Figure(go.Heatmap(z=1 - grid[::-1], colorscale="Greys", reversescale=True, showscale=False, hoverinfo="skip"))
+    h = grid.shape[0]
+    if row_labels:
+        step = h / rows
+        fig.update_yaxes(tickvals=[h - (i + 0.5) * step for i in range(rows)], ticktext=row_labels)
+    else:
+        fig.update_yaxes(showticklabels=False)
+    fig.update_xaxes(showticklabels=False)
+    fig.update_yaxes(scaleanchor="x", scaleratio=1)
+    fig.update_layout(title=title, height=max(220, 40 * rows + 80), margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor="white")
+    return fig
+
+
+def contingency_figure(table: np.ndarray, classes: np.ndarray, title: str = "Normalized contingency table") -> go.Figure:
+    """Heatmap of a row-normalized contingency table: rows are true classes, columns clusters (thesis Table 5.1)."""
+    K = table.shape[1]
+    fig = go.Figure(go.Heatmap(z=table[::-1], x=[f"cluster {k + 1}" for k in range(K)], y=[f"digit {c}" for c in classes[::-1]],
+                               colorscale="Blues", zmin=0, zmax=1, text=np.round(table[::-1], 2), texttemplate="%{text}",
+                               colorbar=dict(title="share")))
+    fig.update_layout(title=title, height=80 + 45 * len(classes), margin=dict(l=10, r=10, t=40, b=10))
+    return fig
