@@ -2,13 +2,15 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="VMoNF Explorer", page_icon="🌀", layout="wide")
+import ui.worker  # noqa: F401  (sets torch to one thread per op before any page runs)
+
+st.set_page_config(page_title="VMoNF Explorer", page_icon=":material/cyclone:", layout="wide")
 
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-    st.Page("pages/playground.py", title="Playground", icon="🎛️"),
-    st.Page("pages/two_circles.py", title="Two circles lesson", icon="⭕"),
-    st.Page("pages/mnist.py", title="MNIST digits", icon="🔢"),
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/playground.py", title="Playground", icon=":material/tune:"),
+    st.Page("pages/two_circles.py", title="Two circles lesson", icon=":material/radio_button_unchecked:"),
+    st.Page("pages/mnist.py", title="MNIST digits", icon=":material/grid_view:"),
 ]
 
 st.navigation(PAGES).run()

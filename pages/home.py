@@ -7,7 +7,7 @@ from vmonf_core.datasets import pinwheel
 from vmonf_core.plots import data_figure
 from vmonf_core.training import resolve_device
 
-st.title("🌀 VMoNF Explorer")
+st.title("VMoNF Explorer")
 st.markdown(
     "A playground for the **Variational Mixture of Normalizing Flows** "
     "(Pires & Figueiredo, ESANN 2020, [arXiv:2009.00585](https://arxiv.org/abs/2009.00585)): "
@@ -25,7 +25,8 @@ with left:
         "each point to a component. The clustering is $\\arg\\max_k q(k\\mid x)$."
     )
     st.subheader("The ELBO")
-    st.latex(r"\mathrm{ELBO}(x) = \sum_k q(k\mid x)\,\big[\log p(x\mid k) + \log p(k) - \log q(k\mid x)\big] \;\le\; \log p(x)")
+    st.latex(r"\mathrm{ELBO}(x) = \sum_k q(k\mid x)\,\big[\log p(x\mid k) + \log p(k) - \log q(k\mid x)\big]")
+    st.latex(r"\mathrm{ELBO}(x) \;\le\; \log p(x)")
     st.markdown(
         "Its three terms: the **expected log-likelihood** $\\mathbb{E}_q[\\log p(x\\mid k)]$, minus the "
         "**cross-entropy** of $q$ with the prior, plus the **entropy** of $q$. The gap to $\\log p(x)$ is "
@@ -38,7 +39,7 @@ with left:
     )
 with right:
     x, y = pinwheel(600, seed=0)
-    st.plotly_chart(data_figure(x, y, title="The pinwheel: 5 curved clusters"), width="stretch", key="home_fig")
+    st.plotly_chart(data_figure(x, truth=y, title="The pinwheel: 5 curved clusters"), width="stretch", key="home_fig")
     device = resolve_device("auto")
     name = torch.cuda.get_device_name(0) if device.type == "cuda" else "CPU"
     st.info(f"Compute device: **{device.type.upper()}** ({name}), torch {torch.__version__}, {torch.get_num_threads()} thread(s) per op.")
@@ -46,11 +47,11 @@ with right:
 st.subheader("Pages")
 c1, c2, c3 = st.columns(3)
 with c1:
-    st.page_link("pages/playground.py", label="Playground", icon="🎛️")
+    st.page_link("pages/playground.py", label="Playground", icon=":material/tune:")
     st.caption("Pick, draw or upload 2-D data, train live, compare with k-means and GaussianMixture, label points.")
 with c2:
-    st.page_link("pages/two_circles.py", label="Two circles lesson", icon="⭕")
+    st.page_link("pages/two_circles.py", label="Two circles lesson", icon=":material/radio_button_unchecked:")
     st.caption("Why unsupervised flows split two circles into half-planes, and how 16 labels per circle fix it.")
 with c3:
-    st.page_link("pages/mnist.py", label="MNIST digits", icon="🔢")
+    st.page_link("pages/mnist.py", label="MNIST digits", icon=":material/grid_view:")
     st.caption("Cluster handwritten digits with a mixture of MAFs: sample grids and the contingency table.")

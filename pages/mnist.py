@@ -1,3 +1,3 @@
 """MNIST page (placeholder replaced below)."""
 import streamlit as st
-st.title("🔢 MNIST digits")
+st.title("MNIST digits")

@@ -12,7 +12,7 @@ from ui import widgets as W
 from ui.data_panel import data_source
 from ui.labeling import labeling_panel
 
-st.title("🎛️ Playground")
+st.title("Playground")
 
 data = data_source()
 settings = W.settings_panel("pg", default_K=5)
@@ -29,7 +29,7 @@ if data is not None:
     n_labeled = int((labels >= 0).sum())
     left, right = st.columns([1, 1])
     with left:
-        st.plotly_chart(data_figure(data.x, labels, title=f"{data.info['name']}: {len(data.x)} training points, "
+        st.plotly_chart(data_figure(data.x, labels, truth=data.y, title=f"{data.info['name']}: {len(data.x)} training points, "
                                     f"{len(data.x_test)} held out, {n_labeled} labeled"), width="stretch", key="pg_data")
     with right:
         st.subheader("Train")

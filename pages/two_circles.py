@@ -1,3 +1,3 @@
 """Two circles lesson (placeholder replaced below)."""
 import streamlit as st
-st.title("⭕ Two circles lesson")
+st.title("Two circles lesson")

@@ -82,14 +82,19 @@ def _square(fig: go.Figure, height: int = 460) -> go.Figure:
 
 
 def data_figure(x: np.ndarray, labels: np.ndarray | None = None, title: str = "Data", selectable: bool = False,
-                label_names: str = "class") -> go.Figure:
-    """Scatter of the data. ``labels``: ``-1`` = unlabeled (grey), else a class colour with a distinct marker."""
+                label_names: str = "class", truth: np.ndarray | None = None) -> go.Figure:
+    """Scatter of the data.
+
+    ``labels``: ``-1`` = unlabeled (small dots), else a class colour with a large diamond marker.
+    ``truth``: optional ground-truth classes that colour the unlabeled dots (grey without it).
+    """
     fig = go.Figure()
     if labels is None:
         labels = -np.ones(len(x), dtype=int)
     unl = labels < 0
+    colors = "#888888" if truth is None else [_color(BACKGROUND, int(t)) for t in truth[unl]]
     fig.add_trace(go.Scattergl(x=x[unl, 0], y=x[unl, 1], mode="markers", name="unlabeled",
-                               marker=dict(size=5, color="#888888", opacity=0.6),
+                               marker=dict(size=5, color=colors, opacity=0.8 if truth is not None else 0.6),
                                customdata=np.flatnonzero(unl)))
     for k in np.unique(labels[~unl]):
         idx = np.flatnonzero(labels == k)
