@@ -1,3 +1,4 @@
 """MNIST page (placeholder replaced below)."""
 import streamlit as st
+
 st.title("MNIST digits")

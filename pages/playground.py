@@ -5,12 +5,12 @@ import dataclasses
 import numpy as np
 import streamlit as st
 
-from vmonf_core.plots import data_figure
-from vmonf_core.training import validate_data
 from ui import state as S
 from ui import widgets as W
 from ui.data_panel import data_source
 from ui.labeling import labeling_panel
+from vmonf_core.plots import data_figure
+from vmonf_core.training import validate_data
 
 st.title("Playground")
 
@@ -50,10 +50,10 @@ if data is not None:
         if resume:
             W.resume_job(S.JOB)
 
-        def preview(model, epoch):
-            W.thesis_figure(model, S.get(S.JOB).data, key="pg_live_part", title=f"live: argmax q and samples (epoch {epoch})")
+    def preview(model, epoch):
+        W.thesis_figure(model, S.get(S.JOB).data, key="pg_live_part", title=f"live: argmax q and samples (epoch {epoch})")
 
-        W.live_panel(S.JOB, S.RESULT, render_preview=preview)
+    W.live_panel(S.JOB, S.RESULT, render_preview=preview)
 
 result = S.get(S.RESULT)
 if result is not None:

@@ -29,7 +29,6 @@ from vmonf_core.plots import (
 )
 from vmonf_core.training import TrainConfig
 
-from . import state as S
 from .worker import MAX_CONCURRENT, TrainingJob, active_jobs
 
 MAX_CHECKPOINT_BYTES = 20 * 1024 * 1024
@@ -160,7 +159,9 @@ def live_panel(job_key: str, result_key: str, render_preview=None) -> None:
         if hist:
             st.plotly_chart(curves_figure(hist), width="stretch", key=f"{job_key}_curves")
         if render_preview is not None and snap["preview"] is not None and status in ("running", "queued"):
-            render_preview(snap["preview"], snap["preview_epoch"])
+            left, _ = st.columns([1, 1])
+            with left:
+                render_preview(snap["preview"], snap["preview_epoch"])
         if job.finished and snap["result"] is not None and (st.session_state.get(result_key) or {}).get("job") is not job:
             st.session_state[result_key] = dict(snap["result"], job=job, data=job.data)
             if running:
