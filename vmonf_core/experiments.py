@@ -95,6 +95,8 @@ def resolve(
         p["train"] = dict(p["thesis"]["train"])
     cfg = {"preset": preset, "recipe": recipe, "data": {**p["data"], **(data or {})},
            "model": {**p["model"], **(model or {})}, "train": {**p["train"], **(train or {})}}
+    if cfg["data"].get("name") == "mnist":
+        cfg["model"].setdefault("n_components", len(set(cfg["data"].get("digits", [0, 1, 2, 3, 4]))))  # K = number of digits
     validate(cfg)
     return cfg
 

@@ -1,0 +1,167 @@
+"""Training: ELBO goes up, stop/resume, non-finite handling, semi-supervision, restarts, quality."""
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from vmonf_core import TrainConfig, Trainer, TrainingError, fit
+from vmonf_core.datasets import pinwheel, two_circles
+from vmonf_core.metrics import clustering_metrics
+from vmonf_core.training import validate_data
+
+SMALL = dict(dim=2, n_components=3, flow="realnvp", depth=2, hidden=16, posterior_hidden=[16])
+
+
+def _blobs(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 3
+    centres = np.array([[-1.0, 0.0], [1.0, 0.0], [0.0, 1.5]])
+    return centres[y] + 0.2 * rng.standard_normal((n, 2)), y
+
+
+def test_elbo_improves_and_history_is_complete():
+    x, _ = _blobs()
+    seen = []
+    res = fit(SMALL, x, config=dict(epochs=6, batch_size=64, lr=1e-2, dtype="float64"), callback=seen.append)
+    assert len(seen) == 6 == len(res.history)
+    first, last = res.history[0], res.history[-1]
+    assert last["elbo"] > first["elbo"]
+    for key in ("epoch", "step", "elbo", "expected_log_likelihood", "prior_cross_entropy", "entropy", "temperature",
+                "seconds", "log_px", "eta", "phase"):
+        assert key in last
+    assert last["temperature"] < first["temperature"] <= 1.0
+    assert last["log_px"] >= last["elbo"] - 1e-9  # the ELBO is a lower bound
+
+
+def test_callback_can_cancel_and_run_resumes():
+    x, _ = _blobs()
+    tr = Trainer(SMALL, x, config=dict(epochs=6, batch_size=64, dtype="float64"))
+    res = tr.run(callback=lambda r: r["epoch"] < 2)
+    assert res.stopped and tr.epoch == 2
+    res = tr.run()
+    assert not res.stopped and tr.epoch == 6
+    assert [h["epoch"] for h in res.history] == list(range(1, 7))
+
+
+def test_stop_event_stops_within_an_epoch():
+    x, _ = _blobs(3000)
+    ev = threading.Event()
+    ev.set()
+    tr = Trainer(SMALL, x, config=dict(epochs=50, batch_size=16))
+    res = tr.run(stop_event=ev)
+    assert res.stopped and tr.epoch == 0 and tr.step == 0
+
+
+def test_nonfinite_steps_are_skipped_and_counted(monkeypatch):
+    x, _ = _blobs()
+    tr = Trainer(SMALL, x, config=dict(epochs=2, batch_size=50))
+    real = tr._elbo_loss
+    calls = {"n": 0}
+
+    def flaky(xb):
+        calls["n"] += 1
+        loss = real(xb)
+        return loss * float("nan") if calls["n"] % 3 == 0 else loss
+
+    monkeypatch.setattr(tr, "_elbo_loss", flaky)
+    res = tr.run()
+    assert res.nonfinite_steps == calls["n"] // 3 > 0
+    assert all(torch.isfinite(p).all() for p in tr.model.parameters())
+
+
+def test_nonfinite_gradients_are_skipped(monkeypatch):
+    x, _ = _blobs()
+    tr = Trainer(SMALL, x, config=dict(epochs=1, batch_size=100))
+    p0 = next(iter(tr.model.posterior_net.parameters()))
+    hook = p0.register_hook(lambda g: g * float("inf"))
+    before = {k: v.clone() for k, v in tr.model.state_dict().items()}
+    tr.run()
+    hook.remove()
+    assert tr.nonfinite_steps == 3 and tr.step == 0
+    for k, v in tr.model.state_dict().items():
+        if "running" not in k:
+            assert torch.equal(v, before[k]), k
+
+
+def test_persistent_divergence_raises_and_restores_best(monkeypatch):
+    x, _ = _blobs()
+    tr = Trainer(SMALL, x, config=dict(epochs=4, batch_size=100, max_nonfinite=5))
+    tr.run(callback=lambda r: r["epoch"] < 2)
+    best = {k: v.clone() for k, v in tr.best_state.items()}
+    monkeypatch.setattr(tr, "_elbo_loss", lambda xb: torch.tensor(float("nan"), requires_grad=True))
+    with pytest.raises(TrainingError, match="non-finite"):
+        tr.run()
+    for k, v in tr.model.state_dict().items():
+        assert torch.equal(v, best[k]), k
+
+
+def test_best_snapshot_is_a_deep_copy():
+    x, _ = _blobs()
+    tr = Trainer(SMALL, x, config=dict(epochs=2, batch_size=64))
+    tr.run(callback=lambda r: r["epoch"] < 1)
+    snap = {k: v.clone() for k, v in tr.best_state.items()}
+    tr.run()
+    if tr.best_elbo == tr.history[0]["elbo"]:  # the first epoch stayed the best: its copy must be untouched
+        for k, v in tr.best_state.items():
+            assert torch.equal(v, snap[k])
+    assert any(not torch.equal(v, tr.model.state_dict()[k]) for k, v in snap.items())
+
+
+def test_restarts_pick_the_best_elbo():
+    x, _ = _blobs()
+    res = fit(dict(SMALL, restarts=3), x, config=dict(epochs=3, batch_size=64, dtype="float64"))
+    assert res.model.R == 1
+    assert res.best_restart == int(np.argmax(res.restart_elbos))
+
+
+def test_validation_messages():
+    x, _ = _blobs(20)
+    with pytest.raises(ValueError, match="2\\*K"):
+        validate_data(x[:5], 3)
+    with pytest.raises(ValueError, match="NaN"):
+        validate_data(np.array([[0.0, np.nan]] * 10), 2)
+    with pytest.raises(ValueError, match="identical"):
+        validate_data(np.ones((10, 2)), 2)
+    with pytest.raises(ValueError, match="labels must be in"):
+        validate_data(x, 3, labels=np.full(20, 3))
+    for bad in (dict(lr=0), dict(lr=-1.0), dict(epochs=0), dict(batch_size=0), dict(t0=0.0), dict(t_min=-1.0), dict(init="x")):
+        with pytest.raises(ValueError):
+            TrainConfig(**bad)
+
+
+def test_semi_supervised_phases_and_labels():
+    x, y = _blobs()
+    labels = -np.ones(len(y), dtype=int)
+    labels[:9] = y[:9]
+    tr = Trainer(SMALL, x, labels=labels, config=dict(epochs=2, pretrain_epochs=3, batch_size=64))
+    res = tr.run()
+    assert [h["phase"] for h in res.history] == ["pretrain"] * 3 + ["train"] * 2
+    pred = res.model.predict(torch.as_tensor(x, dtype=torch.float32)).numpy()
+    assert (pred[:9] == y[:9]).mean() >= 8 / 9  # labeled points land in their own component
+
+
+def test_pinwheel_clustering_quality_on_a_fixed_seed():
+    from vmonf_core.experiments import resolve, run
+
+    out = run(resolve("pinwheel", train=dict(seed=0)), with_baselines=False)
+    assert out.metrics["ari"] >= 0.9, out.metrics["ari"]
+
+
+def test_circles_semi_supervised_recovers_the_circles():
+    from vmonf_core.experiments import resolve, run
+
+    out = run(resolve("circles-semi", train=dict(seed=0)), with_baselines=False)
+    assert out.metrics["ari"] >= 0.9, out.metrics["ari"]
+
+
+def test_kmeans_init_runs_an_init_phase():
+    x, _ = _blobs()
+    res = fit(SMALL, x, config=dict(epochs=1, init="kmeans", init_epochs=2, batch_size=64))
+    assert [h["phase"] for h in res.history] == ["init", "init", "train"]
+
+
+def test_cuda_is_used_when_available():
+    tr = Trainer(SMALL, _blobs()[0], config=dict(epochs=1))
+    assert tr.device.type == ("cuda" if torch.cuda.is_available() else "cpu")
