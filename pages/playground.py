@@ -8,7 +8,7 @@ import streamlit as st
 from ui import state as S
 from ui import widgets as W
 from ui.data_panel import data_source
-from ui.labeling import labeling_panel
+from ui.labeling import current_labels, labeling_panel
 from vmonf_core.plots import data_figure
 from vmonf_core.training import validate_data
 
@@ -16,13 +16,15 @@ st.title("Playground")
 
 data = data_source()
 settings = W.settings_panel("pg", default_K=5)
+did = W.data_id(data.x) if data is not None else None
+if data is not None:
+    current_labels(data, did)  # a changed dataset clears stale labels (with a notice)
 notice = S.pop(S.NOTICE)
 if notice:
     st.warning(notice)
 
 result = S.get(S.RESULT)
 if data is not None:
-    did = W.data_id(data.x)
     with st.expander("Label points for a semi-supervised run", expanded=False):
         labels = labeling_panel(data, did, int(settings["K"]) if int(settings["K"]) > 0 else 1,
                                 result["model"] if result and result.get("data_id") == did else None)

@@ -7,8 +7,6 @@ import pytest
 import torch
 
 from vmonf_core import TrainConfig, Trainer, TrainingError, fit
-from vmonf_core.datasets import pinwheel, two_circles
-from vmonf_core.metrics import clustering_metrics
 from vmonf_core.training import validate_data
 
 SMALL = dict(dim=2, n_components=3, flow="realnvp", depth=2, hidden=16, posterior_hidden=[16])

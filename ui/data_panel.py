@@ -10,6 +10,7 @@ from vmonf_core.datasets import MAX_CSV_BYTES, TOY_DATASETS, load_csv, make_toy,
 from vmonf_core.experiments import Data
 
 from . import state as S
+from .labeling import selected_points
 
 GRID = np.linspace(-1.2, 1.2, 49)
 
@@ -64,7 +65,7 @@ def _draw_canvas() -> np.ndarray:
     version = S.get(S.DRAWN + "_v", 0)
     event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key=f"pg_canvas_{version}",
                             width="stretch")
-    pts = [p for p in (event.selection.points if event else []) if p.get("curve_number", 0) == 0]
+    pts = [p for p in selected_points(event) if p.get("curve_number", 0) == 0]
     if pts:
         rng = np.random.default_rng(len(drawn))
         centres = np.array([[p["x"], p["y"]] for p in pts])

@@ -12,6 +12,14 @@ from vmonf_core.plots import data_figure
 from . import state as S
 
 
+def selected_points(event) -> list[dict]:
+    """The points of a plotly selection event (works for the live widget and injected test state)."""
+    try:
+        return list(event["selection"]["points"]) if event else []
+    except (KeyError, TypeError):
+        return []
+
+
 def current_labels(data: Data, data_id: str) -> np.ndarray:
     """The session's labels for this dataset; a changed dataset clears them with a notice."""
     labels = S.get(S.LABELS)
@@ -85,7 +93,7 @@ def labeling_panel(data: Data, data_id: str, K: int, model=None) -> np.ndarray:
     event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"),
                             key=f"pg_label_chart_{S.get(S.LABELS + '_v', 0)}", width="stretch")
     picked = [int(p["customdata"] if not isinstance(p.get("customdata"), list) else p["customdata"][0])
-              for p in (event.selection.points if event else []) if p.get("customdata") is not None]
+              for p in selected_points(event) if p.get("customdata") is not None]
     if picked:
         _commit(apply_selection(labels, picked, -1 if cls == "erase" else int(cls) - 1))
         st.rerun()

@@ -1,0 +1,141 @@
+"""AppTest smoke tests for the app frame, the home page and the playground."""
+
+import numpy as np
+from apptest_utils import ROOT, page, texts, wait_for_job
+from streamlit.testing.v1 import AppTest
+
+
+def test_app_frame_runs_with_navigation():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert any("VMoNF Explorer" in t.value for t in at.title)  # the default page is home
+
+
+def test_home_explains_the_model_and_shows_the_device():
+    at = page("home")
+    assert at.title[0].value == "VMoNF Explorer"
+    assert [s.value for s in at.subheader][:3] == ["The model", "The ELBO", "The temperature"]
+    assert any("Compute device" in i.value for i in at.info)
+    assert len(at.get("plotly_chart")) == 1
+
+
+def test_playground_renders_its_controls():
+    at = page("playground")
+    labels = [b.label for b in at.button]
+    for name in ("Train", "Stop", "Resume", "Fast settings", "Thesis settings"):
+        assert name in labels
+    assert at.sidebar.radio(key="pg_source").value == "Toy dataset"
+    assert at.sidebar.selectbox(key="pg_dataset").value == "pinwheel"
+    assert len(at.get("plotly_chart")) >= 2  # labeling chart and data chart
+
+
+def _short(at, epochs=3, restarts=1):
+    at.sidebar.number_input(key="pg_set_epochs").set_value(epochs)
+    at.sidebar.number_input(key="pg_set_restarts").set_value(restarts)
+
+
+def test_playground_trains_through_the_button_and_shows_results():
+    at = page("playground")
+    _short(at)
+    at.button(key="pg_train").click().run()
+    assert not at.error, [e.value for e in at.error]
+    wait_for_job(at, "pg_job")
+    assert at.session_state["pg_job"].status == "done"
+    metrics = {m.label: m.value for m in at.metric}
+    assert {"ARI", "NMI", "Accuracy", "Test log-lik"} <= set(metrics)
+    assert 0 <= float(metrics["ARI"]) <= 1
+    assert [t.label for t in at.tabs][:6] == ["Thesis figure", "Density", "Components", "Usage", "Curves", "Baselines"]
+    assert len(at.get("download_button")) == 3
+
+
+def test_thesis_and_fast_buttons_set_the_recipes():
+    at = page("playground")
+    at.button(key="pg_thesis").click().run()
+    assert at.sidebar.number_input(key="pg_set_lr").value == 1e-3
+    assert at.sidebar.number_input(key="pg_set_restarts").value == 1
+    at.button(key="pg_fast").click().run()
+    assert at.sidebar.number_input(key="pg_set_lr").value == 1e-2
+
+
+def test_bad_settings_show_an_error_and_keep_the_previous_model():
+    at = page("playground")
+    _short(at)
+    at.button(key="pg_train").click().run()
+    wait_for_job(at, "pg_job")
+    model = at.session_state["pg_result"]["model"]
+    for key, value, message in (("pg_set_lr", -1.0, "lr must be"), ("pg_set_K", 600, "n_components"), ("pg_set_depth", 0, "depth"),
+                                ("pg_set_t0", 0.0, "t0")):
+        at.sidebar.number_input(key=key).set_value(value)
+        at.button(key="pg_train").click().run()
+        assert not at.exception
+        assert any(message in e.value for e in at.error), (key, [e.value for e in at.error])
+        assert at.session_state["pg_result"]["model"] is model  # nothing trained is lost
+        at.sidebar.number_input(key=key).set_value({"pg_set_lr": 1e-2, "pg_set_K": 5, "pg_set_depth": 4, "pg_set_t0": 1.0}[key])
+        at.run()
+    at.sidebar.slider(key="pg_n").set_value(100)
+    at.sidebar.number_input(key="pg_set_K").set_value(60)
+    at.button(key="pg_train").click().run()
+    assert any("2*K" in e.value for e in at.error)  # K larger than the data allows
+    assert at.session_state["pg_result"]["model"] is model
+
+
+def test_drawn_dataset_too_small_or_identical_is_refused():
+    at = page("playground")
+    at.sidebar.radio(key="pg_source").set_value("Draw").run()
+    at.session_state["pg_drawn"] = [[0.1, 0.2]] * 3
+    at.run()
+    at.button(key="pg_train").click().run()
+    assert any("2*K" in e.value for e in at.error)
+    at.session_state["pg_drawn"] = [[0.1, 0.2]] * 40
+    at.sidebar.number_input(key="pg_set_K").set_value(2)
+    at.run()
+    at.button(key="pg_train").click().run()
+    assert any("identical" in e.value for e in at.error)
+
+
+def test_drawing_by_selection_adds_points():
+    at = page("playground")
+    at.sidebar.radio(key="pg_source").set_value("Draw").run()
+    assert "Click on the canvas" in texts(at)
+    at.session_state["pg_canvas_0"] = {"selection": {"points": [{"curve_number": 0, "point_index": 5, "x": 0.5, "y": -0.25}],
+                                                     "point_indices": [5], "box": [], "lasso": []}}
+    at.run()
+    drawn = at.session_state["pg_drawn"]
+    assert len(drawn) == 5  # the default spray
+    assert np.allclose(np.mean(drawn, 0), [0.5, -0.25], atol=0.1)
+    at.button(key="pg_draw_undo").click().run()
+    assert at.session_state["pg_drawn"] == []
+
+
+def test_selection_event_assigns_labels_and_counts_change():
+    at = page("playground")
+    counts = at.dataframe[0].value
+    assert int(counts["class 1"][0]) == 0
+    at.selectbox(key="pg_label_class").set_value(2)
+    at.session_state["pg_label_chart_0"] = {"selection": {"points": [{"curve_number": 0, "point_index": i, "customdata": i}
+                                                                     for i in (3, 5, 8)], "point_indices": [3, 5, 8], "box": [], "lasso": []}}
+    at.run()
+    counts = at.dataframe[0].value
+    assert int(counts["class 2"][0]) == 3 and int(counts["unlabeled"][0]) == 797
+    at.button(key="pg_label_undo").click().run()
+    assert int(at.dataframe[0].value["class 2"][0]) == 0
+
+
+def test_random_labels_and_changed_dataset_clears_them():
+    at = page("playground")
+    at.button(key="pg_label_random").click().run()
+    counts = at.dataframe[0].value
+    assert all(int(counts[f"class {k}"][0]) == 16 for k in range(1, 6))
+    at.sidebar.slider(key="pg_n").set_value(600).run()
+    assert "labels made on the previous one were cleared" in texts(at)
+    assert int(at.dataframe[0].value["unlabeled"][0]) == 480
+
+
+def test_bad_csv_upload_message(tmp_path):
+    import pytest
+
+    from ui.data_panel import cached_csv
+
+    with pytest.raises(ValueError, match="NaN"):
+        cached_csv(b"1,2\nnan,3\n")
