@@ -23,8 +23,14 @@ NOTICE = "pg_notice"  # a one-shot message shown on the next run
 UPLOAD_ERROR = "pg_upload_error"
 LAST_SELECTION = "pg_last_selection"
 # two-circles lesson
-LESSON = "lesson"  # dict: step, unsup/semi results, labels
-LESSON_JOB = "lesson_job"
+LESSON_STEP = "lesson_step"  # 1..4
+LESSON_LABELS = "lesson_labels"  # np.ndarray, -1 = unlabeled
+LESSON_LABELS_V = "lesson_labels_v"  # chart version (a new key clears the selection)
+LESSON_UNSUP_JOB = "lesson_unsup_job"
+LESSON_UNSUP = "lesson_unsup_result"
+LESSON_SEMI_JOB = "lesson_semi_job"
+LESSON_SEMI = "lesson_semi_result"
+LESSON_KEYS = (LESSON_STEP, LESSON_LABELS, LESSON_LABELS_V, LESSON_UNSUP_JOB, LESSON_UNSUP, LESSON_SEMI_JOB, LESSON_SEMI)
 # mnist
 MNIST_JOB = "mnist_job"
 MNIST_RESULT = "mnist_result"

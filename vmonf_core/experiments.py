@@ -42,7 +42,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "description": "Two concentric circles, unsupervised, K=2: the half-space failure (thesis 5.1.2).",
         "data": {"name": "circles", "n": 1000, "test_fraction": 0.2},
         "model": dict(_TOY_MODEL, n_components=2, restarts=4),
-        "train": dict(_TOY_TRAIN, init="random"),
+        "train": dict(_TOY_TRAIN),
         "thesis": {"model": dict(_THESIS_TOY_MODEL, n_components=2), "train": dict(_THESIS_TOY_TRAIN)},
     },
     "circles-semi": {
@@ -50,7 +50,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "data": {"name": "circles", "n": 1000, "test_fraction": 0.2, "labels_per_class": 16},
         "model": dict(_TOY_MODEL, n_components=2, restarts=2),
         "train": dict(_TOY_TRAIN, init="random", pretrain_epochs=20),
-        "thesis": {"model": dict(_THESIS_TOY_MODEL, n_components=2), "train": dict(_THESIS_TOY_TRAIN, pretrain_epochs=20)},
+        "thesis": {"model": dict(_THESIS_TOY_MODEL, n_components=2),
+                   "train": dict(_THESIS_TOY_TRAIN, pretrain_epochs=20, semi_mode="alternate")},
     },
     "moons": {
         "description": "Two moons, K=2.",

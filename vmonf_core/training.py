@@ -57,6 +57,8 @@ class TrainConfig:
     pretrain_epochs: int = 10  # semi-supervised: epochs on the labeled points first
     init: str = "random"  # or "kmeans": pretrain flows and q on k-means pseudo-labels
     init_epochs: int = 3
+    semi_mode: str = "interleave"  # "alternate": thesis (a labeled pass, then an ELBO pass); "interleave": add the labeled loss to every ELBO step
+    supervised_weight: float = 1.0  # weight of the labeled loss in "interleave" mode
     balance: float = 0.0  # weight of H(mean_n q(k|x_n)), which discourages merged clusters
     grad_clip: float = 100.0
     max_nonfinite: int = 20  # consecutive skipped steps before giving up
@@ -82,6 +84,9 @@ class TrainConfig:
         _num("grad_clip", self.grad_clip, 0, 1e9, lo_open=True)
         _int("max_nonfinite", self.max_nonfinite, 1, 1_000_000)
         _int("eval_points", self.eval_points, 1, 10_000_000)
+        _num("supervised_weight", self.supervised_weight, 0, 1e6)
+        if self.semi_mode not in ("interleave", "alternate"):
+            raise ValueError(f"semi_mode must be 'interleave' or 'alternate', got {self.semi_mode!r}")
         if self.init not in ("random", "kmeans"):
             raise ValueError(f"init must be 'random' or 'kmeans', got {self.init!r}")
         if self.device not in ("auto", "cpu", "cuda"):
@@ -301,7 +306,8 @@ class Trainer:
                     return
                 self._step(self._supervised_loss(self.x[b], self.pseudo[:, b]))
             return
-        if phase == "pretrain" or (phase == "train" and self.labeled is not None):
+        interleave = self.labeled is not None and self.config.semi_mode == "interleave"
+        if phase == "pretrain" or (phase == "train" and self.labeled is not None and not interleave):
             for b in self._batches(self.labeled):
                 if stop():
                     return
@@ -310,7 +316,12 @@ class Trainer:
             for b in self._batches(all_idx):
                 if stop():
                     return
-                self._step(self._elbo_loss(self.x[b]))
+                loss = self._elbo_loss(self.x[b])
+                if interleave:  # every ELBO step also fits a batch of labeled points
+                    lb = self.labeled[torch.randint(len(self.labeled), (min(len(self.labeled), self.config.batch_size),),
+                                                    generator=self.gen).to(self.device)]
+                    loss = loss + self.config.supervised_weight * self._supervised_loss(self.x[lb], self.y[lb])
+                self._step(loss)
 
     # ------------------------------------------------------------ evaluation
     @torch.no_grad()
@@ -330,9 +341,14 @@ class Trainer:
             log_px_k, log_px = self._log_px(xe)
             terms = elbo_terms(log_px_k, m.all_log_prior(), m.all_posterior_logits(xe), self.temperature)
             per_restart = terms["elbo"].mean(1)
+            if self.labeled is not None:  # with labels, restarts are ranked by ELBO minus the labeled loss
+                lb = self.labeled[: self.config.eval_points]
+                per_restart = per_restart - supervised_loss(
+                    m.all_component_log_prob(self.x[lb]), m.all_log_prior(), m.all_posterior_logits(self.x[lb]), self.y[lb]).mean(1)
             r = int(torch.nan_to_num(per_restart, nan=-math.inf).argmax())
             out: dict[str, Any] = {k: float(v[r].mean()) for k, v in terms.items()}
             out["log_px"] = float(log_px[r].mean())
+            out["objective"] = float(per_restart[r])  # what restarts and snapshots are ranked by
             out["restart_elbos"] = [float(v) for v in per_restart]
             out["best_restart"] = r
             if self.x_test is not None:
@@ -383,8 +399,8 @@ class Trainer:
                 break
             self.epoch += 1
             metrics = self.evaluate()
-            if phase == "train" and math.isfinite(metrics["elbo"]) and metrics["elbo"] > self.best_elbo:
-                self.best_elbo, self.best_state = metrics["elbo"], self._snapshot()
+            if phase == "train" and math.isfinite(metrics["objective"]) and metrics["objective"] > self.best_elbo:
+                self.best_elbo, self.best_state = metrics["objective"], self._snapshot()
             rate = self.seconds / self.epoch
             rec = {
                 "epoch": self.epoch, "epochs": self.total_epochs, "phase": phase, "step": self.step,
