@@ -3,12 +3,12 @@
 import numpy as np
 import streamlit as st
 
-from vmonf_core.experiments import label_subset
-from vmonf_core.plots import data_figure
 from ui import lesson as L
 from ui import state as S
 from ui import widgets as W
 from ui.labeling import apply_selection, selected_points
+from vmonf_core.experiments import label_subset
+from vmonf_core.plots import data_figure
 
 st.title("Two circles lesson")
 data = L.lesson_data()

@@ -106,18 +106,18 @@ def build_config(v: dict[str, Any], dim: int, pretrain_epochs: int = 10) -> dict
 
 
 # ------------------------------------------------------------------ training
-def start_job(job_key: str, cfg: dict[str, Any], data: Data) -> None:
+def start_job(job_key: str, cfg: dict[str, Any], data: Data, preview_every: float = 1.0) -> None:
     """Start a training job, stopping the previous one of this session first."""
     old = st.session_state.get(job_key)
     if old is not None and not old.finished:
         old.stop()
         old.join(5)
-    st.session_state[job_key] = TrainingJob(cfg, data)
+    st.session_state[job_key] = TrainingJob(cfg, data, preview_every=preview_every)
 
 
 def resume_job(job_key: str) -> None:
     old: TrainingJob = st.session_state[job_key]
-    st.session_state[job_key] = TrainingJob(old.cfg, old.data, trainer=old.trainer)
+    st.session_state[job_key] = TrainingJob(old.cfg, old.data, trainer=old.trainer, preview_every=old.preview_every)
 
 
 def training_buttons(job_key: str, prefix: str) -> tuple[bool, bool]:

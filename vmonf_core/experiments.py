@@ -49,7 +49,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "description": "Two circles with 16 labels per class: semi-supervision recovers them.",
         "data": {"name": "circles", "n": 1000, "test_fraction": 0.2, "labels_per_class": 16},
         "model": dict(_TOY_MODEL, n_components=2, restarts=2),
-        "train": dict(_TOY_TRAIN, init="random", pretrain_epochs=20),
+        "train": dict(_TOY_TRAIN, init="random", pretrain_epochs=20, supervised_weight=5.0),
         "thesis": {"model": dict(_THESIS_TOY_MODEL, n_components=2),
                    "train": dict(_THESIS_TOY_TRAIN, pretrain_epochs=20, semi_mode="alternate")},
     },

@@ -1,0 +1,39 @@
+"""AppTest: the MNIST page runs, trains a tiny model, and shows grids, table and downloads."""
+
+from apptest_utils import page, wait_for_job
+
+
+def test_mnist_page_renders_and_a_tiny_training_completes():
+    at = page("mnist")
+    assert at.title[0].value == "MNIST digits"
+    assert at.sidebar.multiselect(key="mn_digits").value == [0, 1, 2, 3, 4]
+    at.sidebar.multiselect(key="mn_digits").set_value([0, 1])
+    at.sidebar.slider(key="mn_n").set_value(500)
+    at.sidebar.number_input(key="mn_epochs_mnist").set_value(2)
+    at.run()
+    assert any("400 training and 100 test images" in c.value for c in at.caption)
+    at.button(key="mn_train").click().run()
+    assert not at.error, [e.value for e in at.error]
+    wait_for_job(at, "mnist_job", timeout=300)
+    assert at.session_state["mnist_job"].status == "done"
+    m = at.session_state["mnist_result"]["metrics"]
+    assert m["contingency"].shape == (2, 2) and 0.5 <= m["accuracy"] <= 1
+    assert {"k-means", "GaussianMixture", "VMoNF"} == set(at.dataframe[0].value["method"])
+    assert len(at.get("download_button")) == 3
+    assert len(at.get("plotly_chart")) >= 3  # sample grid, contingency table, confident members
+
+
+def test_mnist_page_errors_are_messages():
+    at = page("mnist")
+    at.sidebar.multiselect(key="mn_digits").set_value([3]).run()
+    assert any("at least two digits" in e.value for e in at.error)
+    at.sidebar.multiselect(key="mn_digits").set_value([0, 1])
+    at.sidebar.text_input(key="mn_folder").set_value("/etc").run()
+    assert any("for safety" in e.value for e in at.error)
+    assert not at.exception
+
+
+def test_thesis_preset_warns_about_cpu_time():
+    at = page("mnist")
+    at.sidebar.radio(key="mn_preset").set_value("mnist-thesis").run()
+    assert any("2.5 hours" in w.value for w in at.sidebar.warning) or any("2.5 hours" in w.value for w in at.warning)

@@ -1,0 +1,82 @@
+"""MNIST page helpers: data loading (cached), path validation, sample grids, PNG/CSV export."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+import torch
+from PIL import Image
+
+from vmonf_core.datasets import load_mnist, preprocess_images, to_pixels, train_test_split
+from vmonf_core.experiments import Data
+from vmonf_core.plots import image_grid
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def allowed_roots() -> list[Path]:
+    """Folders under which a user may point at local MNIST files (``VMONF_DATA_ROOTS`` overrides)."""
+    env = os.environ.get("VMONF_DATA_ROOTS")
+    roots = [Path(p) for p in env.split(os.pathsep)] if env else [Path.home(), REPO / "data"]
+    return [r.resolve() for r in roots]
+
+
+def validate_folder(text: str) -> Path:
+    """A user-given folder, resolved and checked to lie under an allowed root (raises ``ValueError``)."""
+    if len(text) > 500 or "\x00" in text:
+        raise ValueError("that folder path is not valid")
+    path = Path(text).expanduser().resolve()
+    if not any(path == r or r in path.parents for r in allowed_roots()):
+        raise ValueError(f"for safety, MNIST folders must lie under {', '.join(str(r) for r in allowed_roots())}")
+    if not path.is_dir():
+        raise ValueError(f"MNIST folder not found: {path}")
+    return path
+
+
+@st.cache_data(max_entries=8, show_spinner="Loading digits...")
+def mnist_data(digits: tuple[int, ...], size: int, n: int | None, seed: int, folder: str | None) -> Data:
+    images, y = load_mnist(list(digits), path=folder, n=n, seed=seed)
+    x = preprocess_images(images, size=size, seed=seed)
+    idx = np.arange(len(x))
+    tr, te, _, _ = train_test_split(idx, None, 0.2, seed=seed)
+    return Data(x[tr], y[tr], x[te], y[te], None, size, {"name": "mnist", "images": images[tr]})
+
+
+def sample_grid(model, size: int, per_component: int = 8, seed: int = 0) -> np.ndarray:
+    """Rows are components, as in the thesis's Figure 5.4; pixels in [0, 1]."""
+    torch.manual_seed(seed)
+    rows = [model.sample(per_component, component=k)[0].cpu().numpy() for k in range(model.K)]
+    pix = to_pixels(np.concatenate(rows), size)
+    return image_grid(pix, model.K, per_component)
+
+
+def confident_members(model, data: Data, per_cluster: int = 8) -> np.ndarray:
+    """For each cluster, the training images with the highest q(k|x)."""
+    with torch.no_grad():
+        q = model.posterior(torch.as_tensor(data.x, dtype=model.dtype, device=model.device)).cpu().numpy()
+    pred = q.argmax(1)
+    images = data.info["images"].astype(np.float64) / 255.0
+    tiles = []
+    for k in range(model.K):
+        idx = np.flatnonzero(pred == k)
+        top = idx[np.argsort(-q[idx, k])[:per_cluster]]
+        block = np.ones((per_cluster, 28, 28))
+        block[: len(top)] = images[top]
+        tiles.append(block)
+    return image_grid(np.concatenate(tiles), model.K, per_cluster)
+
+
+def png_bytes(grid: np.ndarray, scale: int = 3) -> bytes:
+    img = Image.fromarray((255 * (1 - grid)).astype(np.uint8)).resize((grid.shape[1] * scale, grid.shape[0] * scale), Image.NEAREST)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def contingency_csv(table: np.ndarray, classes: np.ndarray) -> str:
+    head = "digit," + ",".join(f"cluster_{k + 1}" for k in range(table.shape[1]))
+    return "\n".join([head] + [f"{c}," + ",".join(f"{v:.4f}" for v in row) for c, row in zip(classes, table)]) + "\n"
