@@ -154,11 +154,16 @@ class VMoNF(nn.Module):
 
     @torch.no_grad()
     def set_data_scaling(self, x: Tensor) -> None:
-        """Standardise inputs with the mean and std of ``x`` (a floor keeps constant features finite)."""
+        """Standardise inputs with the mean and std of ``x``.
+
+        Each feature's std is floored at 10% of the mean std, so near-constant features
+        (image borders, whose only variation is dequantisation noise) are not blown up
+        into unit-variance noise at the input of ``q``.
+        """
         x = self.as_tensor(x)
         self.shift.copy_(x.mean(0))
         std = x.std(0, unbiased=False) if x.shape[0] > 1 else torch.ones_like(self.scale)
-        self.scale.copy_(std.clamp_min(1e-3 * float(std.max().clamp_min(1e-6))))
+        self.scale.copy_(std.clamp_min(0.1 * float(std.mean().clamp_min(1e-6))))
 
     # ------------------------------------------------------------ all restarts
     def all_component_log_prob(self, x: Tensor) -> Tensor:

@@ -249,7 +249,7 @@ class Trainer:
         from sklearn.cluster import KMeans
 
         R, K = self.model.R, self.model.K
-        xs = (x - x.mean(0)) / np.maximum(x.std(0), 1e-12)
+        xs = (x - x.mean(0)) / max(float(x.std()), 1e-12)  # one global scale: per-feature scaling would amplify noise features
         labels = [KMeans(K, n_init=1, random_state=self.config.seed + r).fit_predict(xs) for r in range(R)]
         return torch.as_tensor(np.stack(labels), device=self.device)  # (R, N)
 

@@ -1,0 +1,73 @@
+"""Take the README screenshots: start the app, drive it in headless Chromium, save PNGs to docs/.
+
+Usage: python scripts/screenshots.py   (needs Debian's chromium and the playwright package)
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    port = 8765
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                             "--server.port", str(port), "--browser.gatherUsageStats", "false"], cwd=ROOT,
+                            env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        with sync_playwright() as p:
+            b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            page = b.new_page(viewport={"width": 1400, "height": 1100})
+            page.goto(url)
+            page.get_by_text("Compute device").wait_for(timeout=60_000)
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(OUT / "home.png"))
+            page.goto(url + "/playground")
+            page.get_by_role("button", name="Train").wait_for(timeout=60_000)
+            page.get_by_role("button", name="Train").click()
+            page.get_by_text("live: argmax q and samples").first.wait_for(timeout=120_000)
+            page.wait_for_timeout(2500)
+            page.screenshot(path=str(OUT / "playground_live.png"))
+            page.get_by_role("heading", name="Results").wait_for(timeout=300_000)
+            page.set_viewport_size({"width": 1400, "height": 2300})
+            page.wait_for_timeout(2500)
+            page.screenshot(path=str(OUT / "playground_results.png"))
+            page.get_by_role("tab", name="Baselines").click()
+            page.wait_for_timeout(2000)
+            page.screenshot(path=str(OUT / "playground_baselines.png"))
+            page.set_viewport_size({"width": 1400, "height": 2600})
+            page.goto(url + "/two_circles")
+            page.get_by_role("button", name="Train without labels").click()
+            page.get_by_role("button", name="Next: add labels").click(timeout=120_000)
+            page.get_by_role("button", name="Label 16 random points per circle").click(timeout=60_000)
+            page.wait_for_timeout(1500)
+            page.get_by_role("button", name="Train with labels").click()
+            page.get_by_role("heading", name="4. Summary").wait_for(timeout=180_000)
+            page.wait_for_timeout(2500)
+            page.screenshot(path=str(OUT / "two_circles.png"), full_page=True)
+            b.close()
+    finally:
+        proc.terminate()
+
+
+if __name__ == "__main__":
+    main()
