@@ -85,8 +85,7 @@ def zuko_loop(cfg: dict, x: np.ndarray):
 def nflows_loop(cfg: dict, x: np.ndarray):
     from nflows.distributions import StandardNormal
     from nflows.flows import Flow
-    from nflows.transforms import (AffineCouplingTransform, CompositeTransform, MaskedAffineAutoregressiveTransform,
-                                   ReversePermutation)
+    from nflows.transforms import AffineCouplingTransform, CompositeTransform, MaskedAffineAutoregressiveTransform, ReversePermutation
 
     D = cfg["D"]
 

@@ -100,6 +100,8 @@ def build_config(v: dict[str, Any], dim: int, pretrain_epochs: int = 10) -> dict
                  restarts=int(v["restarts"]))
     train = dict(t0=float(v["t0"]), t_decay=float(v["t_decay"]), lr=float(v["lr"]), batch_size=int(v["batch_size"]),
                  epochs=int(v["epochs"]), seed=int(v["seed"]), init=v["init"], pretrain_epochs=pretrain_epochs)
+    if model["n_components"] < 2:
+        raise ValueError(f"K must be at least 2 to cluster, got {model['n_components']}")
     ModelConfig(dim=dim, **model)
     TrainConfig(**train)
     return {"model": model, "train": train}
