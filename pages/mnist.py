@@ -56,17 +56,18 @@ if train:
     try:
         cfg = resolve(preset, data={"digits": sorted(digits), "size": int(size), "n": int(n)},
                       model={"n_components": len(digits)}, train={"seed": int(seed), "epochs": int(epochs)})
-        W.start_job(S.MNIST_JOB, cfg, data, preview_every=8.0)
+        W.start_job(S.MNIST_JOB, cfg, data, preview_every=8.0,
+                     preview_fn=lambda model: V.sample_grid(model, data.image_size, per_component=8))
     except ValueError as e:
         st.error(f"Cannot train: {e}")
 if resume:
     W.resume_job(S.MNIST_JOB)
 
 
-def preview(model, epoch):
-    grid = V.sample_grid(model, data.image_size, per_component=8)
-    st.plotly_chart(image_grid_figure(grid, model.K, f"Samples per component (epoch {epoch})",
-                                      [f"component {k + 1}" for k in range(model.K)]), width="stretch", key="mn_live_grid")
+def preview(grid, epoch):
+    rows = grid.shape[0] // (data.image_size + 1)
+    st.plotly_chart(image_grid_figure(grid, rows, f"Samples per component (epoch {epoch})",
+                                      [f"component {k + 1}" for k in range(rows)]), width="stretch", key="mn_live_grid")
 
 
 W.live_panel(S.MNIST_JOB, S.MNIST_RESULT, render_preview=preview)

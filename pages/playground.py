@@ -46,14 +46,14 @@ if data is not None:
                 if n_labeled and len(np.unique(labels[labels >= 0])) == 1:
                     st.warning("All labels are of one class: the other components get no supervision.")
                 cfg["data"] = {"name": data.info["name"], "data_id": did}
-                W.start_job(S.JOB, cfg, run_data)
+                W.start_job(S.JOB, cfg, run_data, preview_fn=W.partition_preview(run_data))
             except ValueError as e:
                 st.error(f"Cannot train: {e}")
         if resume:
             W.resume_job(S.JOB)
 
-    def preview(model, epoch):
-        W.thesis_figure(model, S.get(S.JOB).data, key="pg_live_part", title=f"live: argmax q and samples (epoch {epoch})")
+    def preview(p, epoch):
+        W.draw_partition(p, S.get(S.JOB).data, key="pg_live_part", title=f"live: argmax q and samples (epoch {epoch})")
 
     W.live_panel(S.JOB, S.RESULT, render_preview=preview)
 

@@ -108,18 +108,19 @@ def build_config(v: dict[str, Any], dim: int, pretrain_epochs: int = 10) -> dict
 
 
 # ------------------------------------------------------------------ training
-def start_job(job_key: str, cfg: dict[str, Any], data: Data, preview_every: float = 1.0) -> None:
+def start_job(job_key: str, cfg: dict[str, Any], data: Data, preview_every: float = 1.0, preview_fn=None) -> None:
     """Start a training job, stopping the previous one of this session first."""
     old = st.session_state.get(job_key)
     if old is not None and not old.finished:
         old.stop()
         old.join(5)
-    st.session_state[job_key] = TrainingJob(cfg, data, preview_every=preview_every)
+    st.session_state[job_key] = TrainingJob(cfg, data, preview_every=preview_every, preview_fn=preview_fn)
 
 
 def resume_job(job_key: str) -> None:
     old: TrainingJob = st.session_state[job_key]
-    st.session_state[job_key] = TrainingJob(old.cfg, old.data, trainer=old.trainer, preview_every=old.preview_every)
+    st.session_state[job_key] = TrainingJob(old.cfg, old.data, trainer=old.trainer, preview_every=old.preview_every,
+                                            preview_fn=old.preview_fn)
 
 
 def training_buttons(job_key: str, prefix: str) -> tuple[bool, bool]:
@@ -185,12 +186,25 @@ def model_grid(result: dict[str, Any]) -> dict[str, np.ndarray]:
     return result["grid"]
 
 
-def thesis_figure(model, data: Data, key: str, title: str | None = None) -> None:
-    g = grid_eval(model, bounds_of(np.vstack([data.x, data.x_test])), 80)
-    torch.manual_seed(0)
-    s, k = model.sample(150 * model.K)
-    fig = partition_figure(g, s.cpu().numpy(), k.cpu().numpy(), model.K, data.x, title=title or "argmax q(k|x) and samples")
+def partition_preview(data: Data, n: int = 60, per_component: int = 100):
+    """A ``preview_fn`` for 2-D runs: grid evaluation and samples, computed in the worker."""
+    bounds = bounds_of(np.vstack([data.x, data.x_test]))
+
+    def fn(model):
+        s, k = model.sample(per_component * model.K)
+        return {"grid": grid_eval(model, bounds, n), "samples": s.cpu().numpy(), "k": k.cpu().numpy(), "K": model.K}
+
+    return fn
+
+
+def draw_partition(preview: dict[str, Any], data: Data, key: str, title: str) -> None:
+    fig = partition_figure(preview["grid"], preview["samples"], preview["k"], preview["K"], data.x, title=title)
     st.plotly_chart(fig, width="stretch", key=key)
+
+
+def thesis_figure(model, data: Data, key: str, title: str | None = None) -> None:
+    torch.manual_seed(0)
+    draw_partition(partition_preview(data, 80, 150)(model), data, key, title or "argmax q(k|x) and samples")
 
 
 def metrics_table(metrics: dict[str, Any]) -> None:
@@ -208,34 +222,43 @@ def metrics_table(metrics: dict[str, Any]) -> None:
                    "it is scored as the isotropic Gaussian mixture it implies (shared variance, cluster proportions).")
 
 
-def results_panel(result: dict[str, Any], key: str) -> None:
-    """Tabs with the thesis figure, density, per-component views, usage, curves and baselines."""
-    model, data, metrics = result["model"], result["data"], result["metrics"]
-    g = model_grid(result)
-    samples, sample_k = (t.cpu().numpy() for t in result["samples"])
-    tabs = st.tabs(["Thesis figure", "Density", "Components", "Usage", "Curves", "Baselines"])
-    with tabs[0]:
-        st.plotly_chart(partition_figure(g, samples, sample_k, model.K, data.x), width="stretch", key=f"{key}_part")
-    with tabs[1]:
-        st.plotly_chart(density_figure(g, data.x), width="stretch", key=f"{key}_dens")
-    with tabs[2]:
-        st.plotly_chart(components_figure(g), width="stretch", key=f"{key}_comp")
-    with tabs[3]:
+def _result_figures(result: dict[str, Any]) -> dict[str, Any]:
+    """Build a result's figures once; reruns only re-send them."""
+    if "figs" not in result:
+        model, data, metrics = result["model"], result["data"], result["metrics"]
+        g = model_grid(result)
+        samples, sample_k = (t.cpu().numpy() for t in result["samples"])
         sizes = np.bincount(metrics["predictions"], minlength=model.K)
         prior = model.log_prior().exp().detach().cpu().numpy()
-        st.plotly_chart(usage_figure(sizes, prior), width="stretch", key=f"{key}_usage")
-    with tabs[4]:
-        st.plotly_chart(curves_figure(result["history"]), width="stretch", key=f"{key}_curves")
-    with tabs[5]:
-        metrics_table(metrics)
-        cols = st.columns(3)
-        with cols[0]:
-            st.plotly_chart(labels_partition_figure(data.x, metrics["predictions"], "VMoNF"), width="stretch", key=f"{key}_bv")
-        for col, name, title in ((cols[1], "kmeans", "k-means"), (cols[2], "gmm", "GaussianMixture")):
+        figs = {
+            "part": partition_figure(g, samples, sample_k, model.K, data.x),
+            "dens": density_figure(g, data.x),
+            "comp": components_figure(g),
+            "usage": usage_figure(sizes, prior),
+            "curves": curves_figure(result["history"]),
+            "bv": labels_partition_figure(data.x, metrics["predictions"], "VMoNF"),
+        }
+        for name, title in (("kmeans", "k-means"), ("gmm", "GaussianMixture")):
             if name in metrics.get("baselines", {}):
+                figs["b" + name] = labels_partition_figure(data.x, metrics["baselines"][name]["labels"], title)
+        result["figs"] = figs
+    return result["figs"]
+
+
+def results_panel(result: dict[str, Any], key: str) -> None:
+    """Tabs with the thesis figure, density, per-component views, usage, curves and baselines."""
+    figs = _result_figures(result)
+    tabs = st.tabs(["Thesis figure", "Density", "Components", "Usage", "Curves", "Baselines"])
+    for tab, name in zip(tabs[:5], ("part", "dens", "comp", "usage", "curves")):
+        with tab:
+            st.plotly_chart(figs[name], width="stretch", key=f"{key}_{name}")
+    with tabs[5]:
+        metrics_table(result["metrics"])
+        cols = st.columns(3)
+        for col, name in zip(cols, ("bv", "bkmeans", "bgmm")):
+            if name in figs:
                 with col:
-                    st.plotly_chart(labels_partition_figure(data.x, metrics["baselines"][name]["labels"], title),
-                                    width="stretch", key=f"{key}_b{name}")
+                    st.plotly_chart(figs[name], width="stretch", key=f"{key}_{name}")
 
 
 def _json_metrics(metrics: dict[str, Any]) -> dict[str, Any]:

@@ -10,9 +10,11 @@ threads are never starved.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -20,11 +22,13 @@ import torch
 from vmonf_core.experiments import Data, score
 from vmonf_core.training import Trainer, TrainingError
 
-MAX_CONCURRENT = int(os.environ.get("VMONF_MAX_WORKERS", "2"))
+# On a small server, one trainer per spare core keeps the UI responsive; the rest queue.
+MAX_CONCURRENT = int(os.environ.get("VMONF_MAX_WORKERS", str(max(1, (os.cpu_count() or 2) - 1))))
 _slots = threading.BoundedSemaphore(MAX_CONCURRENT)
 _active_lock = threading.Lock()
 _active: set[int] = set()
 torch.set_num_threads(1)
+sys.setswitchinterval(0.001)  # let the server thread get the GIL between the trainer's many small ops
 
 
 def active_jobs() -> int:
@@ -39,18 +43,21 @@ class TrainingJob:
         cfg: run configuration (``model`` and ``train`` parts are used).
         data: the data to train on.
         trainer: an existing trainer to resume (its model and optimizer state continue).
-        preview_every: seconds between model snapshots for the live plots.
+        preview_every: seconds between live previews.
+        preview_fn: turns a snapshot of the model into what the live view draws; it runs
+            in this worker thread, so the page only renders.
     """
 
-    def __init__(self, cfg: dict[str, Any], data: Data, trainer: Trainer | None = None, preview_every: float = 1.0) -> None:
+    def __init__(self, cfg: dict[str, Any], data: Data, trainer: Trainer | None = None, preview_every: float = 1.0,
+                 preview_fn: Callable[[Any], Any] | None = None) -> None:
         self.cfg, self.data, self.trainer = cfg, data, trainer
-        self.preview_every = preview_every
+        self.preview_every, self.preview_fn = preview_every, preview_fn
         self.stop_event = threading.Event()
         self._lock = threading.Lock()
         self.status = "queued"
         self.error: str | None = None
         self.history: list[dict[str, Any]] = list(trainer.history) if trainer else []
-        self.preview = None  # latest model copy (best restart) for live plots
+        self.preview = None  # latest preview_fn(model snapshot) for the live view
         self.preview_epoch = 0
         self.result: dict[str, Any] | None = None
         self.started = time.time()
@@ -90,9 +97,10 @@ class TrainingJob:
     def _on_epoch(self, rec: dict[str, Any]) -> None:
         now = time.time()
         preview = None
-        if now - self._last_preview >= self.preview_every or rec["epoch"] == rec["epochs"]:
-            preview = self.trainer.model.select_restart(rec["best_restart"]).eval()
-            self._last_preview = now
+        if now - self._last_preview >= self.preview_every and rec["epoch"] < rec["epochs"]:
+            model = self.trainer.model.select_restart(rec["best_restart"]).eval()
+            preview = self.preview_fn(model) if self.preview_fn else model
+            self._last_preview = time.time()
         with self._lock:
             self.history.append(rec)
             if preview is not None:

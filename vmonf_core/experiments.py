@@ -35,7 +35,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "description": "Pinwheel with 5 wings, K=5 (thesis figure 5.1).",
         "data": {"name": "pinwheel", "n": 1000, "test_fraction": 0.2},
         "model": dict(_TOY_MODEL, n_components=5, restarts=4),
-        "train": dict(_TOY_TRAIN),
+        "train": dict(_TOY_TRAIN, init="spectral", init_epochs=15),
         "thesis": {"model": dict(_THESIS_TOY_MODEL, n_components=5), "train": dict(_THESIS_TOY_TRAIN)},
     },
     "circles": {

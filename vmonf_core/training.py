@@ -26,6 +26,9 @@ from .objectives import elbo_terms, supervised_loss, temperature_at
 __all__ = ["TrainConfig", "Trainer", "TrainResult", "TrainingError", "fit", "resolve_device", "validate_data"]
 
 
+INITS = ("random", "kmeans", "spectral", "mixed")
+
+
 class TrainingError(RuntimeError):
     """Training could not continue (e.g. persistent non-finite losses); the best weights were restored."""
 
@@ -55,7 +58,7 @@ class TrainConfig:
     t_decay: float = 1e-3  # rate per minibatch step
     t_min: float = 0.1  # floor of the temperature
     pretrain_epochs: int = 10  # semi-supervised: epochs on the labeled points first
-    init: str = "random"  # or "kmeans": pretrain flows and q on k-means pseudo-labels
+    init: str = "random"  # "kmeans", "spectral" or "mixed": pretrain flows and q on pseudo-labels (see Trainer)
     init_epochs: int = 3
     semi_mode: str = "interleave"  # "alternate": thesis (a labeled pass, then an ELBO pass); "interleave": add the labeled loss to every ELBO step
     supervised_weight: float = 1.0  # weight of the labeled loss in "interleave" mode
@@ -87,8 +90,8 @@ class TrainConfig:
         _num("supervised_weight", self.supervised_weight, 0, 1e6)
         if self.semi_mode not in ("interleave", "alternate"):
             raise ValueError(f"semi_mode must be 'interleave' or 'alternate', got {self.semi_mode!r}")
-        if self.init not in ("random", "kmeans"):
-            raise ValueError(f"init must be 'random' or 'kmeans', got {self.init!r}")
+        if self.init not in INITS:
+            raise ValueError(f"init must be one of {list(INITS)}, got {self.init!r}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
         if self.dtype not in ("float32", "float64"):
@@ -207,7 +210,7 @@ class Trainer:
         self.labeled = None if self.y is None else (self.y >= 0).nonzero().squeeze(-1)
         if self.labeled is not None and self.labeled.numel() == 0:
             self.labeled = None
-        self.pseudo = self._kmeans_labels(x_np) if c.init == "kmeans" and c.init_epochs > 0 else None
+        self.pseudo = self._init_labels(x_np, c.init) if c.init != "random" and c.init_epochs > 0 else None
         n_eval = min(len(self.x), c.eval_points)
         self.eval_idx = torch.randperm(len(self.x), generator=self.gen)[:n_eval].to(self.device)
         self.epoch = 0
@@ -245,12 +248,33 @@ class Trainer:
         c = self.config
         return temperature_at(self.step, c.t0, c.t_decay, c.t_min)
 
-    def _kmeans_labels(self, x: np.ndarray) -> Tensor:
-        from sklearn.cluster import KMeans
+    def _init_labels(self, x: np.ndarray, method: str) -> Tensor:
+        """Pseudo-labels ``(R, N)`` for the init phase, one clustering per restart.
+
+        ``kmeans``: k-means with a different seed per restart. ``spectral``: spectral
+        clustering on a k-nearest-neighbour graph (follows curved, elongated clusters;
+        ``n_neighbors`` varies across restarts). ``mixed``: even restarts k-means, odd
+        restarts spectral; the restart with the best ELBO wins, so the ELBO decides
+        between the two kinds of partition.
+        """
+        from sklearn.cluster import KMeans, SpectralClustering
 
         R, K = self.model.R, self.model.K
         xs = (x - x.mean(0)) / max(float(x.std()), 1e-12)  # one global scale: per-feature scaling would amplify noise features
-        labels = [KMeans(K, n_init=1, random_state=self.config.seed + r).fit_predict(xs) for r in range(R)]
+        labels = []
+        for r in range(R):
+            seed = self.config.seed + r
+            spectral = method == "spectral" or (method == "mixed" and r % 2 == 1)
+            if spectral and len(xs) <= 20_000:
+                nn = int(min(len(xs) - 1, 8 + 4 * (r // (2 if method == "mixed" else 1)) % 16))
+                sc = SpectralClustering(K, affinity="nearest_neighbors", n_neighbors=nn, random_state=seed, assign_labels="cluster_qr")
+                import warnings
+
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # "graph is not fully connected" is expected on separated clusters
+                    labels.append(sc.fit_predict(xs))
+            else:
+                labels.append(KMeans(K, n_init=1, random_state=seed).fit_predict(xs))
         return torch.as_tensor(np.stack(labels), device=self.device)  # (R, N)
 
     # -------------------------------------------------------------- losses
