@@ -9,6 +9,9 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+pytest_plugins = ["browser_utils"]  # the server and browser fixtures
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from browser_utils import ROOT, browser, requires_browser, server  # noqa: F401  (fixtures)
+from browser_utils import ROOT, requires_browser
 
 SHOTS = Path(os.environ.get("VMONF_SCREENSHOTS", ROOT / "tests" / "artifacts"))
 pytestmark = requires_browser

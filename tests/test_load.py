@@ -12,7 +12,7 @@ import threading
 import time
 import urllib.request
 
-from browser_utils import browser, requires_browser, server  # noqa: F401  (fixtures)
+from browser_utils import requires_browser
 
 pytestmark = requires_browser
 SESSIONS = 6
@@ -24,10 +24,10 @@ def _set_number(page, label: str, value: int) -> None:
     box.press("Enter")
 
 
-def test_six_concurrent_sessions_train_in_isolation(browser, server):  # noqa: F811
+def test_six_concurrent_sessions_train_in_isolation(browser, server):
     contexts = [browser.new_context(viewport={"width": 1300, "height": 1000}) for _ in range(SESSIONS)]
     pages = [c.new_page() for c in contexts]
-    for i, page in enumerate(pages):
+    for page in pages:
         page.goto(server + "/playground")
     for i, page in enumerate(pages):
         page.get_by_role("button", name="Train").wait_for(timeout=90_000)
