@@ -145,7 +145,7 @@ def live_panel(job_key: str, result_key: str, render_preview=None) -> None:
         return
     running = not job.finished
 
-    @st.fragment(run_every=1.0 if running else None)
+    @st.fragment(run_every=0.7 if running else None)
     def _panel() -> None:
         snap = job.snapshot()
         hist, total = snap["history"], snap["total"]
@@ -161,10 +161,6 @@ def live_panel(job_key: str, result_key: str, render_preview=None) -> None:
             st.error(f"Training failed: {snap['error']}")
         if hist:
             st.plotly_chart(curves_figure(hist), width="stretch", key=f"{job_key}_curves")
-        if render_preview is not None and snap["preview"] is not None and status in ("running", "queued"):
-            left, _ = st.columns([1, 1])
-            with left:
-                render_preview(snap["preview"], snap["preview_epoch"])
         if job.finished and snap["result"] is not None and (st.session_state.get(result_key) or {}).get("job") is not job:
             st.session_state[result_key] = dict(snap["result"], job=job, data=job.data)
             if running:
@@ -172,7 +168,16 @@ def live_panel(job_key: str, result_key: str, render_preview=None) -> None:
         elif job.finished and running:
             st.rerun()
 
+    @st.fragment(run_every=2.0 if running else None)
+    def _preview() -> None:  # the heavier live plot refreshes less often than the progress
+        snap = job.snapshot()
+        if render_preview is not None and snap["preview"] is not None and snap["status"] in ("running", "queued"):
+            left, _ = st.columns([1, 1])
+            with left:
+                render_preview(snap["preview"], snap["preview_epoch"])
+
     _panel()
+    _preview()
 
 
 # ------------------------------------------------------------------ results
@@ -198,8 +203,11 @@ def partition_preview(data: Data, n: int = 60, per_component: int = 100):
 
 
 def draw_partition(preview: dict[str, Any], data: Data, key: str, title: str) -> None:
-    fig = partition_figure(preview["grid"], preview["samples"], preview["k"], preview["K"], data.x, title=title)
-    st.plotly_chart(fig, width="stretch", key=key)
+    cache = st.session_state.get(key + "_fig")
+    if cache is None or cache[0] is not preview:  # build each preview's figure once; live reruns re-send it
+        cache = (preview, partition_figure(preview["grid"], preview["samples"], preview["k"], preview["K"], data.x, title=title))
+        st.session_state[key + "_fig"] = cache
+    st.plotly_chart(cache[1], width="stretch", key=key)
 
 
 def thesis_figure(model, data: Data, key: str, title: str | None = None) -> None:
