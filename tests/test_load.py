@@ -58,12 +58,12 @@ def test_six_concurrent_sessions_train_in_isolation(browser, server):
         click_latency.append(time.perf_counter() - t)
     try:
         for i, page in enumerate(pages):
-            total = 3 + 3 + i  # 3 k-means init epochs + this session's own epochs
+            total = 15 + 3 + i  # 15 spectral-init epochs + this session's own epochs
             page.get_by_text(f"done: epoch {total}/{total}").wait_for(timeout=300_000)
             page.get_by_role("heading", name="Results").wait_for(timeout=60_000)
             for j in range(SESSIONS):  # nobody else's run shows up here
                 if j != i:
-                    other = 3 + 3 + j
+                    other = 15 + 3 + j
                     assert page.get_by_text(f"done: epoch {other}/{other}").count() == 0
             assert page.locator("text=Traceback").count() == 0
     finally:

@@ -53,11 +53,11 @@ def _draw_canvas() -> np.ndarray:
         S.put(S.DRAWN, [])
         st.rerun()
     gx, gy = np.meshgrid(GRID, GRID)
-    fig = go.Figure(go.Scattergl(x=gx.ravel(), y=gy.ravel(), mode="markers", name="canvas",
+    fig = go.Figure(go.Scatter(x=gx.ravel(), y=gy.ravel(), mode="markers", name="canvas",
                                  marker=dict(size=7, color="rgba(150,150,150,0.12)"), hoverinfo="none"))
     if drawn:
         d = np.asarray(drawn)
-        fig.add_trace(go.Scattergl(x=d[:, 0], y=d[:, 1], mode="markers", name="your points",
+        fig.add_trace(go.Scatter(x=d[:, 0], y=d[:, 1], mode="markers", name="your points",
                                    marker=dict(size=5, color="#1f3b73")))
     fig.update_layout(height=460, margin=dict(l=10, r=10, t=30, b=10), dragmode="lasso", showlegend=False,
                       title=f"Draw: click grid dots, or box/lasso-select an area ({len(drawn)} points)", plot_bgcolor="white")

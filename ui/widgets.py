@@ -34,7 +34,8 @@ from .worker import MAX_CONCURRENT, TrainingJob, active_jobs
 MAX_CHECKPOINT_BYTES = 20 * 1024 * 1024
 
 FAST = dict(flow="realnvp", depth=4, hidden=32, posterior_hidden="64,64", posterior_batch_norm=True, prior="uniform",
-            t0=1.0, t_decay=1e-3, lr=1e-2, batch_size=128, epochs=40, restarts=4, init="kmeans")
+            t0=1.0, t_decay=1e-3, lr=1e-2, batch_size=128, epochs=40, restarts=4, init="spectral")
+INIT_EPOCHS = {"random": 0, "kmeans": 3, "spectral": 15, "mixed": 15}
 THESIS = dict(flow="realnvp", depth=4, hidden=32, posterior_hidden="64", posterior_batch_norm=False, prior="uniform",
               t0=1.0, t_decay=1e-3, lr=1e-3, batch_size=64, epochs=100, restarts=1, init="random")
 
@@ -85,7 +86,9 @@ def settings_panel(prefix: str, default_K: int, seed: int = 0) -> dict[str, Any]
     v["seed"] = c2.number_input("Seed", step=1, key=_key(prefix, "seed"))
     c1, c2 = sb.columns(2)
     v["restarts"] = c1.number_input("Restarts", step=1, key=_key(prefix, "restarts"))
-    v["init"] = c2.selectbox("Init", ["kmeans", "random"], key=_key(prefix, "init"))
+    v["init"] = c2.selectbox("Init", ["spectral", "kmeans", "mixed", "random"], key=_key(prefix, "init"),
+                             help="Pseudo-labels that pretrain flows and q first: spectral (k-NN graph; 15 epochs), "
+                                  "k-means (3 epochs), mixed (both, across restarts), or none")
     return v
 
 
@@ -99,7 +102,8 @@ def build_config(v: dict[str, Any], dim: int, pretrain_epochs: int = 10) -> dict
                  posterior_hidden=hidden, posterior_batch_norm=bool(v["posterior_batch_norm"]), prior=v["prior"],
                  restarts=int(v["restarts"]))
     train = dict(t0=float(v["t0"]), t_decay=float(v["t_decay"]), lr=float(v["lr"]), batch_size=int(v["batch_size"]),
-                 epochs=int(v["epochs"]), seed=int(v["seed"]), init=v["init"], pretrain_epochs=pretrain_epochs)
+                 epochs=int(v["epochs"]), seed=int(v["seed"]), init=v["init"], init_epochs=INIT_EPOCHS.get(v["init"], 3),
+                 pretrain_epochs=pretrain_epochs)
     if model["n_components"] < 2:
         raise ValueError(f"K must be at least 2 to cluster, got {model['n_components']}")
     ModelConfig(dim=dim, **model)

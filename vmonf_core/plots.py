@@ -33,6 +33,11 @@ BACKGROUND = ["#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", 
 STRONG = ["#1f3b73", "#a63603", "#1b5e20", "#7f0000", "#4a148c", "#3e2723", "#880e4f", "#5f5f00", "#006064", "#212121"]
 
 
+def _scatter(n: int):
+    """SVG scatter for small data (browsers cap WebGL contexts per page), WebGL for large."""
+    return go.Scattergl if n > 5000 else go.Scatter
+
+
 def _color(palette: list[str], k: int) -> str:
     return palette[k % len(palette)]
 
@@ -93,12 +98,12 @@ def data_figure(x: np.ndarray, labels: np.ndarray | None = None, title: str = "D
         labels = -np.ones(len(x), dtype=int)
     unl = labels < 0
     colors = "#888888" if truth is None else [_color(BACKGROUND, int(t)) for t in truth[unl]]
-    fig.add_trace(go.Scattergl(x=x[unl, 0], y=x[unl, 1], mode="markers", name="unlabeled",
+    fig.add_trace(_scatter(len(x))(x=x[unl, 0], y=x[unl, 1], mode="markers", name="unlabeled",
                                marker=dict(size=5, color=colors, opacity=0.8 if truth is not None else 0.6),
                                customdata=np.flatnonzero(unl)))
     for k in np.unique(labels[~unl]):
         idx = np.flatnonzero(labels == k)
-        fig.add_trace(go.Scattergl(x=x[idx, 0], y=x[idx, 1], mode="markers", name=f"{label_names} {k + 1}",
+        fig.add_trace(_scatter(len(x))(x=x[idx, 0], y=x[idx, 1], mode="markers", name=f"{label_names} {k + 1}",
                                    marker=dict(size=9, color=_color(STRONG, int(k)), symbol="diamond",
                                                line=dict(width=1, color="white")),
                                    customdata=idx))
@@ -120,11 +125,11 @@ def partition_figure(g: dict[str, np.ndarray], samples: np.ndarray, sample_k: np
     """The thesis figure: background coloured by ``argmax_k q(k|x)``, samples of each component on top."""
     fig = go.Figure(_partition_heatmap(g, K))
     if x is not None:
-        fig.add_trace(go.Scattergl(x=x[:, 0], y=x[:, 1], mode="markers", name="data",
-                                   marker=dict(size=3, color="rgba(80,80,80,0.35)")))
+        fig.add_trace(_scatter(len(x))(x=x[:, 0], y=x[:, 1], mode="markers", name="data",
+                                       marker=dict(size=3, color="rgba(80,80,80,0.35)")))
     for k in range(K):
         s = samples[sample_k == k]
-        fig.add_trace(go.Scattergl(x=s[:, 0], y=s[:, 1], mode="markers", name=f"samples of component {k + 1}",
+        fig.add_trace(_scatter(len(samples))(x=s[:, 0], y=s[:, 1], mode="markers", name=f"samples of component {k + 1}",
                                    marker=dict(size=5, color=_color(STRONG, k), symbol="circle-open" if k % 2 else "x-thin-open",
                                                line=dict(width=1.5, color=_color(STRONG, k)))))
     fig.update_layout(title=title)
@@ -138,7 +143,7 @@ def labels_partition_figure(x: np.ndarray, labels: np.ndarray, title: str) -> go
     fig = go.Figure()
     for k in np.unique(labels):
         idx = labels == k
-        fig.add_trace(go.Scattergl(x=x[idx, 0], y=x[idx, 1], mode="markers", name=f"cluster {k + 1}",
+        fig.add_trace(_scatter(len(x))(x=x[idx, 0], y=x[idx, 1], mode="markers", name=f"cluster {k + 1}",
                                    marker=dict(size=4, color=_color(STRONG, int(k)))))
     fig.update_layout(title=title, showlegend=False)
     return _square(fig, 340)
@@ -151,8 +156,8 @@ def density_figure(g: dict[str, np.ndarray], x: np.ndarray | None = None, title:
     fig = go.Figure(go.Heatmap(x=g["gx"], y=g["gy"], z=np.maximum(z, lo), colorscale="Viridis",
                                colorbar=dict(title="log p"), hovertemplate="log p = %{z:.2f}<extra></extra>"))
     if x is not None:
-        fig.add_trace(go.Scattergl(x=x[:, 0], y=x[:, 1], mode="markers", name="data",
-                                   marker=dict(size=3, color="rgba(255,255,255,0.6)")))
+        fig.add_trace(_scatter(len(x))(x=x[:, 0], y=x[:, 1], mode="markers", name="data",
+                                       marker=dict(size=3, color="rgba(255,255,255,0.6)")))
     fig.update_layout(title=title, showlegend=False)
     return _square(fig)
 
