@@ -22,6 +22,13 @@ def _set_number(page, label: str, value: int) -> None:
     box = page.get_by_label(label)
     box.fill(str(value))
     box.press("Enter")
+    _idle(page)
+
+
+def _idle(page) -> None:
+    """Wait until the app has finished its rerun (the status widget disappears)."""
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
 
 
 def test_six_concurrent_sessions_train_in_isolation(browser, server):
@@ -51,21 +58,39 @@ def test_six_concurrent_sessions_train_in_isolation(browser, server):
     prober = threading.Thread(target=probe, daemon=True)
     prober.start()
     click_latency = []
-    for page in pages:  # all six start (two train at a time, the rest queue)
+    retried = 0
+    progress = re.compile(r"(queued|running|done): epoch")
+    for n, page in enumerate(pages):  # all six start (one or two train at a time, the rest queue)
         t = time.perf_counter()
-        page.get_by_role("button", name="Train").click()
-        page.get_by_text(re.compile(r"(queued|running|done): epoch")).first.wait_for(timeout=60_000)
+        for attempt in range(3):  # under load a click can land mid-rerun and be dropped; a user clicks again
+            _idle(page)
+            page.get_by_role("button", name="Train").click()
+            try:
+                page.get_by_text(progress).first.wait_for(timeout=40_000)
+                break
+            except Exception:
+                retried += 1
+        else:
+            for m, p in enumerate(pages):
+                p.screenshot(path=f"tests/artifacts/load_{m}.png")
+            raise AssertionError(f"session {n} showed no progress after three clicks on Train")
         click_latency.append(time.perf_counter() - t)
     try:
-        for i, page in enumerate(pages):
-            total = 15 + 3 + i  # 15 spectral-init epochs + this session's own epochs
-            page.get_by_text(f"done: epoch {total}/{total}").wait_for(timeout=300_000)
+        for page in pages:
+            done = page.get_by_text(re.compile(r"done: epoch \d+/\d+")).first
+            try:
+                done.wait_for(timeout=240_000)
+            except Exception:
+                for m, p in enumerate(pages):
+                    p.screenshot(path=f"tests/artifacts/load_done_{m}.png")
+                raise
+            total = int(re.search(r"done: epoch (\d+)/", done.inner_text()).group(1))
+            own = int(page.get_by_label("Epochs").input_value())
+            assert total == 15 + own  # this session's own run (15 spectral-init epochs + its epochs), nobody else's
             page.get_by_role("heading", name="Results").wait_for(timeout=60_000)
-            for j in range(SESSIONS):  # nobody else's run shows up here
-                if j != i:
-                    other = 15 + 3 + j
-                    assert page.get_by_text(f"done: epoch {other}/{other}").count() == 0
             assert page.locator("text=Traceback").count() == 0
+        totals = {int(p.get_by_label("Epochs").input_value()) for p in pages}
+        assert len(totals) == SESSIONS  # the sessions really ran different settings
     finally:
         stop.set()
         prober.join(5)
@@ -73,6 +98,6 @@ def test_six_concurrent_sessions_train_in_isolation(browser, server):
             c.close()
     p95 = lambda v: sorted(v)[max(0, int(round(0.95 * len(v))) - 1)]
     print(f"\nload: {SESSIONS} sessions; click-to-progress p95 {p95(click_latency):.2f}s (median {statistics.median(click_latency):.2f}s); "
-          f"health p95 {1e3 * p95(health):.0f} ms over {len(health)} probes")
+          f"health p95 {1e3 * p95(health):.0f} ms over {len(health)} probes; {retried} click(s) had to be repeated")
     assert p95(health) < 2.0
     assert p95(click_latency) < 30.0  # includes Chromium rendering six pages on the same two cores

@@ -258,7 +258,12 @@ class Trainer:
         between the two kinds of partition.
         """
         from sklearn.cluster import KMeans, SpectralClustering
+        from threadpoolctl import threadpool_limits
 
+        with threadpool_limits(torch.get_num_threads()):  # BLAS/OpenMP follow torch's thread budget
+            return self._init_labels_inner(x, method, KMeans, SpectralClustering)
+
+    def _init_labels_inner(self, x: np.ndarray, method: str, KMeans, SpectralClustering) -> Tensor:
         R, K = self.model.R, self.model.K
         xs = (x - x.mean(0)) / max(float(x.std()), 1e-12)  # one global scale: per-feature scaling would amplify noise features
         labels = []
