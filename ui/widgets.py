@@ -148,8 +148,10 @@ def live_panel(job_key: str, result_key: str, render_preview=None) -> None:
     if job is None:
         return
     running = not job.finished
+    # a queued job only needs an occasional look; a running one refreshes at ~1 Hz
+    every = None if not running else (3.0 if job.status == "queued" else 0.9)
 
-    @st.fragment(run_every=0.7 if running else None)
+    @st.fragment(run_every=every)
     def _panel() -> None:
         snap = job.snapshot()
         hist, total = snap["history"], snap["total"]
@@ -169,8 +171,8 @@ def live_panel(job_key: str, result_key: str, render_preview=None) -> None:
             st.session_state[result_key] = dict(snap["result"], job=job, data=job.data)
             if running:
                 st.rerun()
-        elif job.finished and running:
-            st.rerun()
+        elif (job.finished or (status == "running" and every != 0.9)) and running:
+            st.rerun()  # finished, or left the queue: rerun to pick the right refresh rate
 
     @st.fragment(run_every=2.0 if running else None)
     def _preview() -> None:  # the heavier live plot refreshes less often than the progress
