@@ -15,7 +15,7 @@ import streamlit as st
 import torch
 
 from vmonf_core import load_checkpoint, save_checkpoint
-from vmonf_core.experiments import Data
+from vmonf_core.experiments import Data, jsonable_metrics
 from vmonf_core.mixture import ModelConfig
 from vmonf_core.plots import (
     bounds_of,
@@ -275,19 +275,6 @@ def results_panel(result: dict[str, Any], key: str) -> None:
                     st.plotly_chart(figs[name], width="stretch", key=f"{key}_{name}")
 
 
-def _json_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
-    def conv(v: Any) -> Any:
-        if isinstance(v, dict):
-            return {k: conv(x) for k, x in v.items() if k not in ("predictions", "labels")}
-        if isinstance(v, np.ndarray):
-            return v.tolist()
-        if isinstance(v, np.generic):
-            return v.item()
-        return v
-
-    return conv(metrics)
-
-
 def export_panel(result: dict[str, Any], key: str) -> None:
     """Download the checkpoint (with its config), the metrics and the run configuration."""
     buf = io.BytesIO()
@@ -295,7 +282,7 @@ def export_panel(result: dict[str, Any], key: str) -> None:
     save_checkpoint(result["model"], buf, extra={"run_config": cfg})
     c1, c2, c3 = st.columns(3)
     c1.download_button("Download checkpoint", buf.getvalue(), "vmonf_model.pt", "application/octet-stream", key=f"{key}_dl_ckpt")
-    c2.download_button("Download metrics", json.dumps(_json_metrics(result["metrics"]), indent=2), "metrics.json",
+    c2.download_button("Download metrics", json.dumps(jsonable_metrics(result["metrics"]), indent=2), "metrics.json",
                        "application/json", key=f"{key}_dl_metrics")
     c3.download_button("Download run config", json.dumps(cfg, indent=2), "run_config.json", "application/json", key=f"{key}_dl_cfg")
 

@@ -12,9 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from .experiments import PRESETS, RECIPES, resolve, run
+from .experiments import PRESETS, RECIPES, jsonable_metrics, resolve, run
 from .mixture import ModelConfig, save_checkpoint
 from .training import TrainConfig, TrainingError
 
@@ -104,19 +102,6 @@ def _overrides(args: argparse.Namespace) -> tuple[dict, dict, dict]:
     return data, model, train
 
 
-def _jsonable(metrics: dict[str, Any]) -> dict[str, Any]:
-    def conv(v: Any) -> Any:
-        if isinstance(v, dict):
-            return {k: conv(x) for k, x in v.items() if k not in ("predictions", "labels")}
-        if isinstance(v, np.ndarray):
-            return v.tolist()
-        if isinstance(v, np.generic):
-            return v.item()
-        return v
-
-    return conv(metrics)
-
-
 def cmd_presets() -> None:
     for name, p in PRESETS.items():
         print(f"{name}: {p['description']}")
@@ -142,7 +127,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     res = run(cfg, progress)
     out.mkdir(parents=True, exist_ok=True)
-    metrics = _jsonable(res.metrics)
+    metrics = jsonable_metrics(res.metrics)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     (out / "config.json").write_text(json.dumps(cfg, indent=2))
     save_checkpoint(res.result.model, out / "model.pt", extra={"run_config": cfg})

@@ -22,7 +22,7 @@ from .metrics import baselines, clustering_metrics, contingency
 from .mixture import ModelConfig
 from .training import TrainConfig, Trainer, TrainResult
 
-__all__ = ["PRESETS", "resolve", "load_data", "Data", "run", "RunOutput", "label_subset", "score"]
+__all__ = ["PRESETS", "resolve", "load_data", "Data", "run", "RunOutput", "label_subset", "score", "jsonable_metrics"]
 
 _TOY_MODEL = dict(flow="realnvp", depth=4, hidden=32, hidden_layers=2, posterior_hidden=[64, 64], posterior_batch_norm=True)
 _TOY_TRAIN = dict(epochs=40, batch_size=128, lr=1e-2, init="kmeans", t_min=0.1)
@@ -198,6 +198,21 @@ def _bits_per_dim(ll_logit: float, x_logit: np.ndarray, size: int, alpha: float 
     log_jac = (np.log(1 - 2 * alpha) - np.log(s) - np.log1p(-s)).sum(1).mean() - D * np.log(256)
     ll_pixels = ll_logit + log_jac
     return float(-ll_pixels / (D * np.log(2)))
+
+
+def jsonable_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
+    """Metrics as plain JSON types, without the per-point arrays (predictions, baseline labels)."""
+
+    def conv(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: conv(x) for k, x in v.items() if k not in ("predictions", "labels")}
+        if isinstance(v, np.ndarray):
+            return v.tolist()
+        if isinstance(v, np.generic):
+            return v.item()
+        return v
+
+    return conv(metrics)
 
 
 @dataclass
