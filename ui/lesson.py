@@ -52,8 +52,9 @@ k-means and GaussianMixture, fitted to the same points, fail the same way:
 STEP3 = """
 **Add a little supervision.** Label {m} points per circle, either at random with one click or by selecting points on the
 chart yourself. Training then *pretrains* each flow on its own labeled ring (its likelihood, plus the cross-entropy of
-q on the label) and afterwards alternates labeled and unlabeled passes, exactly as in the thesis (section 5.1.2;
-the thesis code had the sign of the cross-entropy wrong, which is fixed here).
+q on the label), as in the thesis (section 5.1.2; the thesis code had the sign of the cross-entropy wrong, which is
+fixed here). Afterwards every ELBO step on all points also fits the labeled points; the thesis alternated whole
+labeled and unlabeled epochs, which is the `--recipe thesis` option of the command line.
 """
 
 SEEDS_NOTE = """
