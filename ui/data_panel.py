@@ -6,8 +6,8 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from vmonf_core.datasets import MAX_CSV_BYTES, TOY_DATASETS, load_csv, make_toy, train_test_split
-from vmonf_core.experiments import Data
+from vmonf_core.datasets import MAX_CSV_BYTES, TOY_DATASETS, load_csv, make_toy
+from vmonf_core.experiments import Data, split_data
 
 from . import state as S
 from .labeling import selected_points
@@ -29,14 +29,7 @@ DEFAULT_NOISE = {"pinwheel": 1.0, "circles": 0.03, "moons": 0.06, "blobs": 0.12,
 
 
 def _split(x: np.ndarray, y: np.ndarray | None, seed: int, name: str) -> Data:
-    labels = None
-    if y is not None and (y < 0).any():
-        labels, y = y, None
-    tf = 0.2 if len(x) >= 10 else 0.0
-    x_tr, x_te, y_tr, y_te = train_test_split(x, y, tf, seed=seed)
-    if labels is not None:
-        labels = train_test_split(x, labels, tf, seed=seed)[2]
-    return Data(x_tr, y_tr, x_te, y_te, labels, info={"name": name})
+    return split_data(x, y, 0.2 if len(x) >= 10 else 0.0, seed, name)
 
 
 def _draw_canvas() -> np.ndarray:

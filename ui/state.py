@@ -18,10 +18,7 @@ LABELS_FOR = "pg_labels_for"  # data_id the labels were made on
 LABEL_HISTORY = "pg_label_history"  # undo stack of label arrays
 JOB = "pg_job"  # the current TrainingJob (running or finished)
 RESULT = "pg_result"  # the last finished run: model, metrics, history, config, data_id
-SETTINGS = "pg_settings"  # dict of model/training widget values
 NOTICE = "pg_notice"  # a one-shot message shown on the next run
-UPLOAD_ERROR = "pg_upload_error"
-LAST_SELECTION = "pg_last_selection"
 # two-circles lesson
 LESSON_STEP = "lesson_step"  # 1..4
 LESSON_LABELS = "lesson_labels"  # np.ndarray, -1 = unlabeled

@@ -22,7 +22,7 @@ from .metrics import baselines, clustering_metrics, contingency
 from .mixture import ModelConfig
 from .training import TrainConfig, Trainer, TrainResult
 
-__all__ = ["PRESETS", "resolve", "load_data", "Data", "run", "RunOutput", "label_subset", "score", "jsonable_metrics"]
+__all__ = ["PRESETS", "resolve", "load_data", "Data", "run", "RunOutput", "label_subset", "score", "jsonable_metrics", "split_data"]
 
 _TOY_MODEL = dict(flow="realnvp", depth=4, hidden=32, hidden_layers=2, posterior_hidden=[64, 64], posterior_batch_norm=True)
 _TOY_TRAIN = dict(epochs=40, batch_size=128, lr=1e-2, init="kmeans", t_min=0.1)
@@ -154,15 +154,22 @@ def load_data(cfg: dict[str, Any], seed: int | None = None) -> Data:
         x, y = make_toy(name, n=d.get("n", 1000), noise=d.get("noise"), seed=seed)
     else:
         raise ValueError(f"unknown dataset {name!r}; choose one of {sorted(TOY_DATASETS) + ['mnist']} or give a CSV")
+    data = split_data(x, y, tf, seed, name or "csv")
+    data.image_size = image_size
+    if data.labels is None and d.get("labels_per_class") and data.y is not None:
+        data.labels = label_subset(data.y, int(d["labels_per_class"]), seed=seed)
+    return data
+
+
+def split_data(x: np.ndarray, y: np.ndarray | None, test_fraction: float, seed: int, name: str) -> Data:
+    """Train/test split. ``y`` with ``-1`` marks (a partly labeled CSV) becomes semi-supervision labels, not ground truth."""
     labels = None
-    if y is not None and (y < 0).any():  # a CSV with -1 marks: labels for semi-supervision, no ground truth
+    if y is not None and (y < 0).any():
         labels, y = y, None
-    x_tr, x_te, y_tr, y_te = train_test_split(x, y, tf, seed=seed)
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_fraction, seed=seed)
     if labels is not None:
-        labels = train_test_split(x, labels, tf, seed=seed)[2]
-    elif d.get("labels_per_class") and y_tr is not None:
-        labels = label_subset(y_tr, int(d["labels_per_class"]), seed=seed)
-    return Data(x_tr, y_tr, x_te, y_te, labels, image_size, {"name": name or "csv"})
+        labels = train_test_split(x, labels, test_fraction, seed=seed)[2]
+    return Data(x_tr, y_tr, x_te, y_te, labels, None, {"name": name})
 
 
 def score(model, data: Data, seed: int = 0, with_baselines: bool = True) -> dict[str, Any]:

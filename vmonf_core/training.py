@@ -12,6 +12,7 @@ import dataclasses
 import math
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -260,26 +261,20 @@ class Trainer:
         from sklearn.cluster import KMeans, SpectralClustering
         from threadpoolctl import threadpool_limits
 
-        with threadpool_limits(torch.get_num_threads()):  # BLAS/OpenMP follow torch's thread budget
-            return self._init_labels_inner(x, method, KMeans, SpectralClustering)
-
-    def _init_labels_inner(self, x: np.ndarray, method: str, KMeans, SpectralClustering) -> Tensor:
         R, K = self.model.R, self.model.K
         xs = (x - x.mean(0)) / max(float(x.std()), 1e-12)  # one global scale: per-feature scaling would amplify noise features
         labels = []
-        for r in range(R):
-            seed = self.config.seed + r
-            spectral = method == "spectral" or (method == "mixed" and r % 2 == 1)
-            if spectral and len(xs) <= 20_000:
-                nn = int(min(len(xs) - 1, 8 + 4 * (r // (2 if method == "mixed" else 1)) % 16))
-                sc = SpectralClustering(K, affinity="nearest_neighbors", n_neighbors=nn, random_state=seed, assign_labels="cluster_qr")
-                import warnings
-
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # "graph is not fully connected" is expected on separated clusters
+        with threadpool_limits(torch.get_num_threads()), warnings.catch_warnings():  # BLAS/OpenMP follow torch's budget
+            warnings.simplefilter("ignore")  # "graph is not fully connected" is expected on well-separated clusters
+            for r in range(R):
+                seed = self.config.seed + r
+                spectral = method == "spectral" or (method == "mixed" and r % 2 == 1)
+                if spectral and len(xs) <= 20_000:
+                    nn = int(min(len(xs) - 1, 8 + 4 * (r // (2 if method == "mixed" else 1)) % 16))
+                    sc = SpectralClustering(K, affinity="nearest_neighbors", n_neighbors=nn, random_state=seed, assign_labels="cluster_qr")
                     labels.append(sc.fit_predict(xs))
-            else:
-                labels.append(KMeans(K, n_init=1, random_state=seed).fit_predict(xs))
+                else:
+                    labels.append(KMeans(K, n_init=1, random_state=seed).fit_predict(xs))
         return torch.as_tensor(np.stack(labels), device=self.device)  # (R, N)
 
     # -------------------------------------------------------------- losses
