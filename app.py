@@ -2,8 +2,10 @@
 
 import streamlit as st
 
-import ui.worker  # noqa: F401  (sets torch to one thread per op before any page runs)
+from ui.jobs import engine_or_error
+from vmonf_core.runtime import configure_torch
 
+configure_torch(1)  # the server only renders and evaluates; training runs in the engine's worker processes
 st.set_page_config(page_title="VMoNF Explorer", page_icon=":material/cyclone:", layout="wide")
 
 PAGES = [
@@ -13,4 +15,6 @@ PAGES = [
     st.Page("pages/mnist.py", title="MNIST digits", icon=":material/grid_view:"),
 ]
 
+if engine_or_error() is None:  # a malformed VMONF_* setting: say which, and stop
+    st.stop()
 st.navigation(PAGES).run()

@@ -4,12 +4,14 @@ import io
 
 import streamlit as st
 
+from ui import jobs as J
 from ui import mnist_view as V
 from ui import state as S
 from ui import widgets as W
 from vmonf_core import save_checkpoint
 from vmonf_core.experiments import PRESETS, resolve
 from vmonf_core.plots import contingency_figure, image_grid_figure
+from vmonf_core.previews import images_spec
 from vmonf_core.training import resolve_device
 
 st.title("MNIST digits")
@@ -52,26 +54,23 @@ except ValueError as e:
 st.caption(f"{len(data.x)} training and {len(data.x_test)} test images of digits {', '.join(map(str, sorted(digits)))} "
            f"at {size}x{size}; K = {len(digits)} components.")
 
-train, resume = W.training_buttons(S.MNIST_JOB, "mn")
-if train:
+
+
+def train_now() -> None:
     try:
         cfg = resolve(preset, data={"digits": sorted(digits), "size": int(size), "n": int(n)},
                       model={"n_components": len(digits)}, train={"seed": int(seed), "epochs": int(epochs)})
-        W.start_job(S.MNIST_JOB, cfg, data, preview_every=8.0,
-                     preview_fn=lambda model: V.sample_grid(model, data.image_size, per_component=8))
+        J.start(S.MNIST_JOB, cfg, data, preview=images_spec(data.image_size, per_component=8), preview_every=8.0)
     except ValueError as e:
         st.error(f"Cannot train: {e}")
-if resume:
-    W.resume_job(S.MNIST_JOB)
 
 
-def preview(grid, epoch):
-    rows = grid.shape[0] // (data.image_size + 1)
-    st.plotly_chart(image_grid_figure(grid, rows, f"Samples per component (epoch {epoch})",
-                                      [f"component {k + 1}" for k in range(rows)]), width="stretch", key="mn_live_grid")
+def preview(p, epoch):
+    st.plotly_chart(image_grid_figure(p["grid"], p["K"], f"Samples per component (epoch {epoch})",
+                                      [f"component {k + 1}" for k in range(p["K"])]), width="stretch", key="mn_live_grid")
 
 
-W.live_panel(S.MNIST_JOB, S.MNIST_RESULT, render_preview=preview)
+J.panel(S.MNIST_JOB, S.MNIST_RESULT, "mn", train_now, render_preview=preview)
 
 result = S.get(S.MNIST_RESULT)
 if result is not None:

@@ -5,6 +5,7 @@ import dataclasses
 import numpy as np
 import streamlit as st
 
+from ui import jobs as J
 from ui import state as S
 from ui import widgets as W
 from ui.data_panel import data_source
@@ -36,26 +37,25 @@ if data is not None:
     with right:
         st.subheader("Train")
         if n_labeled:
-            st.caption(f"{n_labeled} labeled points: the run pretrains on them, then alternates supervised and ELBO passes.")
-        train, resume = W.training_buttons(S.JOB, "pg")
-        if train:
+            st.caption(f"{n_labeled} labeled points: the run pretrains on them, then adds the labeled loss to every "
+                       "ELBO step.")
+        if n_labeled and len(np.unique(labels[labels >= 0])) == 1:
+            st.warning("All labels are of one class: the other components get no supervision.")
+
+        def train_now() -> None:
             try:
                 cfg = W.build_config(settings, dim=2)
                 run_data = dataclasses.replace(data, labels=labels.copy() if n_labeled else None)
                 validate_data(run_data.x, cfg["model"]["n_components"], run_data.labels)
-                if n_labeled and len(np.unique(labels[labels >= 0])) == 1:
-                    st.warning("All labels are of one class: the other components get no supervision.")
                 cfg["data"] = {"name": data.info["name"], "data_id": did}
-                W.start_job(S.JOB, cfg, run_data, preview_fn=W.partition_preview(run_data))
+                J.start(S.JOB, cfg, run_data, preview=W.partition_spec(run_data))
             except ValueError as e:
                 st.error(f"Cannot train: {e}")
-        if resume:
-            W.resume_job(S.JOB)
 
-    def preview(p, epoch):
-        W.draw_partition(p, S.get(S.JOB).data, key="pg_live_part", title=f"live: argmax q and samples (epoch {epoch})")
+        def preview(p, epoch):
+            W.draw_partition(p, S.get(S.JOB).data, key="pg_live_part", title=f"live: argmax q and samples (epoch {epoch})")
 
-    W.live_panel(S.JOB, S.RESULT, render_preview=preview)
+        J.panel(S.JOB, S.RESULT, "pg", train_now, render_preview=preview)
 
 result = S.get(S.RESULT)
 if result is not None:

@@ -3,6 +3,7 @@
 import numpy as np
 import streamlit as st
 
+from ui import jobs as J
 from ui import lesson as L
 from ui import state as S
 from ui import widgets as W
@@ -25,13 +26,14 @@ st.header("1. The data and the question")
 st.markdown(L.STEP1.format(n=len(data.x)))
 st.plotly_chart(data_figure(data.x, truth=data.y, title="Two circles (colour = true circle)"), width="stretch", key="lesson_data")
 if step == 1 and st.button("Train without labels", type="primary", key="lesson_go_unsup"):
-    W.start_job(S.LESSON_UNSUP_JOB, L.unsup_config(), data, preview_fn=W.partition_preview(data))
-    S.put(S.LESSON_STEP, 2)
-    st.rerun()
+    if J.start(S.LESSON_UNSUP_JOB, L.unsup_config(), data, preview=W.partition_spec(data)) is not None:
+        S.put(S.LESSON_STEP, 2)
+        st.rerun()
 
 if step >= 2:
     st.header("2. Unsupervised: the half-space split")
-    W.live_panel(S.LESSON_UNSUP_JOB, S.LESSON_UNSUP, render_preview=lambda p, e: W.draw_partition(p, data, "lesson_live_u", f"live (epoch {e})"))
+    J.panel(S.LESSON_UNSUP_JOB, S.LESSON_UNSUP, "lesson_u",
+            render_preview=lambda p, e: W.draw_partition(p, data, "lesson_live_u", f"live (epoch {e})"))
     unsup = S.get(S.LESSON_UNSUP)
     if unsup is not None:
         m = unsup["metrics"]
@@ -68,14 +70,15 @@ if step >= 3:
     counts = {"outer circle": int((labels == 0).sum()), "inner circle": int((labels == 1).sum())}
     st.dataframe([counts], hide_index=True, key="lesson_counts")
     if st.button("Train with labels", type="primary", key="lesson_go_semi", disabled=min(counts.values()) == 0):
-        W.start_job(S.LESSON_SEMI_JOB, L.semi_config(), L.with_labels(data, labels), preview_fn=W.partition_preview(data))
-        S.put(S.LESSON_STEP, 4)
-        st.rerun()
+        if J.start(S.LESSON_SEMI_JOB, L.semi_config(), L.with_labels(data, labels), preview=W.partition_spec(data)) is not None:
+            S.put(S.LESSON_STEP, 4)
+            st.rerun()
     if min(counts.values()) == 0:
         st.caption("Label at least one point of each circle to continue.")
 
 if step >= 4:
-    W.live_panel(S.LESSON_SEMI_JOB, S.LESSON_SEMI, render_preview=lambda p, e: W.draw_partition(p, data, "lesson_live_s", f"live (epoch {e})"))
+    J.panel(S.LESSON_SEMI_JOB, S.LESSON_SEMI, "lesson_s",
+            render_preview=lambda p, e: W.draw_partition(p, data, "lesson_live_s", f"live (epoch {e})"))
     semi, unsup = S.get(S.LESSON_SEMI), S.get(S.LESSON_UNSUP)
     if semi is not None:
         W.thesis_figure(semi["model"], data, key="lesson_semi_fig", title="argmax q(k|x) and samples, with labels")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -22,12 +21,12 @@ def page(name: str) -> AppTest:
 
 
 def wait_for_job(at: AppTest, key: str, timeout: float = 300) -> None:
-    """Wait for the background job in ``session_state[key]`` and rerun the page."""
+    """Wait for the engine job in ``session_state[key]`` and rerun the page (twice: the fragment stores the
+    result, the full rerun then shows it)."""
     job = at.session_state[key]
-    t = time.time()
-    while not job.finished and time.time() - t < timeout:
-        time.sleep(0.2)
+    job.wait(timeout)
     assert job.finished, "training did not finish"
+    at.run()
     at.run()
     assert not at.exception, at.exception
 

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-pytest_plugins = ["browser_utils"]  # the server and browser fixtures
+pytest_plugins = ["browser_utils", "dask_utils"]  # the server, browser and Dask cluster fixtures
 
 
 @pytest.fixture(autouse=True)

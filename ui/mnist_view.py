@@ -11,9 +11,9 @@ import streamlit as st
 import torch
 from PIL import Image
 
-from vmonf_core.datasets import load_mnist, preprocess_images, to_pixels, train_test_split
+from vmonf_core.datasets import load_mnist, preprocess_images, train_test_split
 from vmonf_core.experiments import Data
-from vmonf_core.plots import image_grid
+from vmonf_core.previews import image_grid, sample_grid  # noqa: F401  (sample_grid: used by the page)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -44,14 +44,6 @@ def mnist_data(digits: tuple[int, ...], size: int, n: int | None, seed: int, fol
     idx = np.arange(len(x))
     tr, te, _, _ = train_test_split(idx, None, 0.2, seed=seed)
     return Data(x[tr], y[tr], x[te], y[te], None, size, {"name": "mnist", "images": images[tr]})
-
-
-def sample_grid(model, size: int, per_component: int = 8, seed: int = 0) -> np.ndarray:
-    """Rows are components, as in the thesis's Figure 5.4; pixels in [0, 1]."""
-    torch.manual_seed(seed)
-    rows = [model.sample(per_component, component=k)[0].cpu().numpy() for k in range(model.K)]
-    pix = to_pixels(np.concatenate(rows), size)
-    return image_grid(pix, model.K, per_component)
 
 
 def confident_members(model, data: Data, per_cluster: int = 8) -> np.ndarray:

@@ -16,7 +16,8 @@ DRAWN = "pg_drawn"  # list of [x, y] points drawn by the user
 LABELS = "pg_labels"  # np.ndarray of -1 / class ids, tied to LABELS_FOR
 LABELS_FOR = "pg_labels_for"  # data_id the labels were made on
 LABEL_HISTORY = "pg_label_history"  # undo stack of label arrays
-JOB = "pg_job"  # the current TrainingJob (running or finished)
+OWNER = "owner"  # this browser session's id for the engine (one active job per session)
+JOB = "pg_job"  # the current engine Job (queued, running or finished)
 RESULT = "pg_result"  # the last finished run: model, metrics, history, config, data_id
 NOTICE = "pg_notice"  # a one-shot message shown on the next run
 # two-circles lesson

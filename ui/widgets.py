@@ -14,7 +14,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from vmonf_core import load_checkpoint, save_checkpoint
+from vmonf_core import load_checkpoint, previews, save_checkpoint
 from vmonf_core.experiments import Data, jsonable_metrics
 from vmonf_core.mixture import ModelConfig
 from vmonf_core.plots import (
@@ -28,8 +28,6 @@ from vmonf_core.plots import (
     usage_figure,
 )
 from vmonf_core.training import TrainConfig
-
-from .worker import MAX_CONCURRENT, TrainingJob, active_jobs
 
 MAX_CHECKPOINT_BYTES = 20 * 1024 * 1024
 
@@ -111,101 +109,21 @@ def build_config(v: dict[str, Any], dim: int, pretrain_epochs: int = 10) -> dict
     return {"model": model, "train": train}
 
 
-# ------------------------------------------------------------------ training
-def start_job(job_key: str, cfg: dict[str, Any], data: Data, preview_every: float = 1.0, preview_fn=None) -> None:
-    """Start a training job, stopping the previous one of this session first."""
-    old = st.session_state.get(job_key)
-    if old is not None and not old.finished:
-        old.stop()
-        old.join(5)
-    st.session_state[job_key] = TrainingJob(cfg, data, preview_every=preview_every, preview_fn=preview_fn)
-
-
-def resume_job(job_key: str) -> None:
-    old: TrainingJob = st.session_state[job_key]
-    st.session_state[job_key] = TrainingJob(old.cfg, old.data, trainer=old.trainer, preview_every=old.preview_every,
-                                            preview_fn=old.preview_fn)
-
-
-def training_buttons(job_key: str, prefix: str) -> tuple[bool, bool]:
-    """Train / Stop / Resume. Returns (train_clicked, resume_clicked); Stop is handled here."""
-    job: TrainingJob | None = st.session_state.get(job_key)
-    running = job is not None and not job.finished
-    c1, c2, c3 = st.columns([1, 1, 1])
-    train = c1.button("Train", type="primary", key=f"{prefix}_train", disabled=running, width="stretch")
-    if c2.button("Stop", key=f"{prefix}_stop", disabled=not running, width="stretch"):
-        job.stop()
-        job.join(5)
-        st.rerun()
-    resume = c3.button("Resume", key=f"{prefix}_resume", disabled=not (job is not None and job.resumable),
-                       width="stretch", help="Continue a stopped run where it left off")
-    return train, resume
-
-
-def live_panel(job_key: str, result_key: str, render_preview=None) -> None:
-    """Progress, curves and a live preview, refreshed every second while a job runs."""
-    job: TrainingJob | None = st.session_state.get(job_key)
-    if job is None:
-        return
-    running = not job.finished
-    # a queued job only needs an occasional look; a running one refreshes at ~1 Hz
-    every = None if not running else (3.0 if job.status == "queued" else 0.9)
-
-    @st.fragment(run_every=every)
-    def _panel() -> None:
-        snap = job.snapshot()
-        hist, total = snap["history"], snap["total"]
-        status = snap["status"]
-        if status == "queued":
-            st.info(f"Waiting for a free training slot: {active_jobs()} of {MAX_CONCURRENT} are busy on this server.")
-        done = hist[-1]["epoch"] if hist else 0
-        frac = done / total if total else 0.0
-        eta = f", ETA {hist[-1]['eta']:.0f} s" if hist and status == "running" else ""
-        phase = f" · phase: {hist[-1]['phase']}" if hist else ""
-        st.progress(min(frac, 1.0), text=f"{status}: epoch {done}/{total or '?'}{phase}{eta}")
-        if snap["error"]:
-            st.error(f"Training failed: {snap['error']}")
-        if hist:
-            st.plotly_chart(curves_figure(hist), width="stretch", key=f"{job_key}_curves")
-        if job.finished and snap["result"] is not None and (st.session_state.get(result_key) or {}).get("job") is not job:
-            st.session_state[result_key] = dict(snap["result"], job=job, data=job.data)
-            if running:
-                st.rerun()
-        elif (job.finished or (status == "running" and every != 0.9)) and running:
-            st.rerun()  # finished, or left the queue: rerun to pick the right refresh rate
-
-    @st.fragment(run_every=2.0 if running else None)
-    def _preview() -> None:  # the heavier live plot refreshes less often than the progress
-        snap = job.snapshot()
-        if render_preview is not None and snap["preview"] is not None and snap["status"] in ("running", "queued"):
-            left, _ = st.columns([1, 1])
-            with left:
-                render_preview(snap["preview"], snap["preview_epoch"])
-
-    _panel()
-    _preview()
-
-
 # ------------------------------------------------------------------ results
 def model_grid(result: dict[str, Any]) -> dict[str, np.ndarray]:
     """Grid evaluation of a 2-D result, computed once and kept in the result."""
     if "grid" not in result:
         data: Data = result["data"]
         result["grid"] = grid_eval(result["model"], bounds_of(np.vstack([data.x, data.x_test])), 120)
-        torch.manual_seed(0)
-        result["samples"] = result["model"].sample(300 * result["model"].K)
+        with torch.random.fork_rng(devices=[]):  # a fixed picture, without touching the global generator
+            torch.manual_seed(0)
+            result["samples"] = result["model"].sample(300 * result["model"].K)
     return result["grid"]
 
 
-def partition_preview(data: Data, n: int = 60, per_component: int = 100):
-    """A ``preview_fn`` for 2-D runs: grid evaluation and samples, computed in the worker."""
-    bounds = bounds_of(np.vstack([data.x, data.x_test]))
-
-    def fn(model):
-        s, k = model.sample(per_component * model.K)
-        return {"grid": grid_eval(model, bounds, n), "samples": s.cpu().numpy(), "k": k.cpu().numpy(), "K": model.K}
-
-    return fn
+def partition_spec(data: Data, n: int = 60, per_component: int = 100) -> dict[str, Any]:
+    """The live preview of a 2-D run (computed in the worker): grid over train and test points, and samples."""
+    return previews.partition_spec(np.vstack([data.x, data.x_test]), n, per_component)
 
 
 def draw_partition(preview: dict[str, Any], data: Data, key: str, title: str) -> None:
@@ -217,8 +135,11 @@ def draw_partition(preview: dict[str, Any], data: Data, key: str, title: str) ->
 
 
 def thesis_figure(model, data: Data, key: str, title: str | None = None) -> None:
-    torch.manual_seed(0)
-    draw_partition(partition_preview(data, 80, 150)(model), data, key, title or "argmax q(k|x) and samples")
+    cache = st.session_state.get(key + "_pv")
+    if cache is None or cache[0] is not model:
+        cache = (model, previews.compute(model, partition_spec(data, 80, 150)))
+        st.session_state[key + "_pv"] = cache
+    draw_partition(cache[1], data, key, title or "argmax q(k|x) and samples")
 
 
 def metrics_table(metrics: dict[str, Any]) -> None:

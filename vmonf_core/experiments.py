@@ -22,7 +22,7 @@ from .metrics import baselines, clustering_metrics, contingency
 from .mixture import ModelConfig
 from .training import TrainConfig, Trainer, TrainResult
 
-__all__ = ["PRESETS", "resolve", "load_data", "Data", "run", "RunOutput", "label_subset", "score", "jsonable_metrics", "split_data"]
+__all__ = ["PRESETS", "resolve", "load_data", "Data", "run", "RunOutput", "label_subset", "score", "jsonable_metrics", "split_data", "make_trainer"]
 
 _TOY_MODEL = dict(flow="realnvp", depth=4, hidden=32, hidden_layers=2, posterior_hidden=[64, 64], posterior_batch_norm=True)
 _TOY_TRAIN = dict(epochs=40, batch_size=128, lr=1e-2, init="kmeans", t_min=0.1)
@@ -180,7 +180,8 @@ def score(model, data: Data, seed: int = 0, with_baselines: bool = True) -> dict
         pred = model.predict(x).cpu().numpy()
         test_ll = float(model.log_prob(torch.as_tensor(data.x_test, dtype=model.dtype, device=model.device)).mean()) if len(data.x_test) else float("nan")
         elbo = float(model.elbo(x).mean())
-    out: dict[str, Any] = {"test_log_likelihood": test_ll, "elbo": elbo, "predictions": pred}
+        log_px = float(model.log_prob(x).mean())
+    out: dict[str, Any] = {"test_log_likelihood": test_ll, "elbo": elbo, "log_px": log_px, "predictions": pred}
     if data.image_size:
         out["test_bits_per_dim"] = _bits_per_dim(test_ll, data.x_test, data.image_size)
     if data.y is not None:
@@ -228,19 +229,43 @@ class RunOutput:
     data: Data
     result: TrainResult
     metrics: dict[str, Any]
+    trainer: Trainer | None = None
+
+
+def make_trainer(cfg: dict[str, Any], data: Data, state: dict[str, Any] | None = None) -> Trainer:
+    """The :class:`Trainer` of a run configuration on its data; ``state`` (from ``Trainer.state_dict``) resumes it."""
+    model_cfg = dict(cfg["model"], dim=int(data.x.shape[1]))
+    trainer = Trainer(model_cfg, data.x, data.labels, data.x_test, cfg["train"])
+    if state is not None:
+        trainer.load_state_dict(state)
+    return trainer
 
 
 def run(
     cfg: dict[str, Any], callback: Callable[[dict[str, Any]], bool | None] | None = None,
     stop_event: threading.Event | None = None, data: Data | None = None, with_baselines: bool = True,
+    trainer_state: dict[str, Any] | None = None, on_start: Callable[[Trainer], None] | None = None,
 ) -> RunOutput:
-    """Train the configured model on its data and score it (and the baselines)."""
+    """Train the configured model on its data and score it (and the baselines).
+
+    This is the one path the CLI, the engine's workers and the benchmarks take.
+
+    Args:
+        cfg: a run configuration (see :func:`resolve`).
+        callback: called after every epoch with the progress record; ``False`` stops.
+        stop_event: setting it stops within one minibatch step.
+        data: the data (default: :func:`load_data` of ``cfg``).
+        with_baselines: also fit k-means and a Gaussian mixture on the same data.
+        trainer_state: resume a stopped run (``Trainer.state_dict()``).
+        on_start: called with the trainer before training (the engine uses it for live previews).
+    """
     data = data if data is not None else load_data(cfg)
-    model_cfg = dict(cfg["model"], dim=int(data.x.shape[1]))
     t = time.perf_counter()
-    trainer = Trainer(model_cfg, data.x, data.labels, data.x_test, cfg["train"])
+    trainer = make_trainer(cfg, data, trainer_state)
+    if on_start is not None:
+        on_start(trainer)
     result = trainer.run(callback, stop_event)
     metrics = score(result.model, data, seed=cfg["train"].get("seed", 0), with_baselines=with_baselines)
     metrics.update(epochs=trainer.epoch, seconds=result.seconds, wall_seconds=time.perf_counter() - t,
                    nonfinite_steps=result.nonfinite_steps, best_restart=result.best_restart)
-    return RunOutput(cfg, data, result, metrics)
+    return RunOutput(cfg, data, result, metrics, trainer)

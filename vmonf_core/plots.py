@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
-import torch
 from plotly.subplots import make_subplots
+
+from .previews import bounds_of, grid_eval, image_grid  # noqa: F401  (re-exported: figure inputs)
 
 __all__ = [
     "BACKGROUND",
@@ -40,43 +41,6 @@ def _scatter(n: int):
 
 def _color(palette: list[str], k: int) -> str:
     return palette[k % len(palette)]
-
-
-def bounds_of(x: np.ndarray, margin: float = 0.15) -> tuple[float, float, float, float]:
-    """Square-ish plotting bounds around 2-D points."""
-    lo, hi = x.min(0), x.max(0)
-    pad = margin * max(float((hi - lo).max()), 1e-3)
-    return float(lo[0] - pad), float(hi[0] + pad), float(lo[1] - pad), float(hi[1] + pad)
-
-
-@torch.no_grad()
-def grid_eval(model: Any, bounds: tuple[float, float, float, float], n: int = 120) -> dict[str, np.ndarray]:
-    """Evaluate a 2-D model on an ``n x n`` grid.
-
-    Returns:
-        ``gx (n,)``, ``gy (n,)``, ``argmax_q (n, n)``, ``q (K, n, n)``, ``log_px (n, n)``,
-        ``log_px_k (K, n, n)`` (rows follow ``gy``).
-    """
-    if model.D != 2:
-        raise ValueError(f"grid plots need a 2-D model, got dim = {model.D}")
-    was = model.training
-    model.eval()
-    gx = np.linspace(bounds[0], bounds[1], n)
-    gy = np.linspace(bounds[2], bounds[3], n)
-    xx, yy = np.meshgrid(gx, gy)
-    pts = torch.as_tensor(np.stack([xx.ravel(), yy.ravel()], 1), dtype=model.dtype, device=model.device)
-    logits = model.posterior_logits(pts)
-    lpk = model.component_log_prob(pts)
-    lp = torch.logsumexp(lpk + model.log_prior(), -1)
-    model.train(was)
-    K = model.K
-    return {
-        "gx": gx, "gy": gy,
-        "argmax_q": logits.argmax(-1).cpu().numpy().reshape(n, n),
-        "q": torch.softmax(logits, -1).cpu().numpy().T.reshape(K, n, n),
-        "log_px": lp.cpu().numpy().reshape(n, n),
-        "log_px_k": lpk.cpu().numpy().T.reshape(K, n, n),
-    }
 
 
 def _square(fig: go.Figure, height: int = 460) -> go.Figure:
@@ -216,16 +180,6 @@ def curves_figure(history: list[dict[str, Any]]) -> go.Figure:
     layout["annotations"] = [dict(text=t, x=(lo + hi) / 2, y=1.08, xref="paper", yref="paper", showarrow=False, font=dict(size=14))
                              for t, (lo, hi) in zip(titles, ((0.0, 0.3), (0.37, 0.65), (0.72, 1.0)))]
     return go.Figure(data=traces, layout=layout)
-
-
-def image_grid(images: np.ndarray, rows: int, cols: int, pad: int = 1) -> np.ndarray:
-    """Tile ``rows*cols`` images ``(n, h, w)`` in [0, 1] into one array (missing tiles stay blank)."""
-    n, h, w = images.shape
-    out = np.ones((rows * (h + pad) + pad, cols * (w + pad) + pad))
-    for i in range(min(n, rows * cols)):
-        r, c = divmod(i, cols)
-        out[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = images[i]
-    return out
 
 
 def image_grid_figure(grid: np.ndarray, rows: int, title: str = "", row_labels: list[str] | None = None) -> go.Figure:

@@ -194,9 +194,10 @@ class Trainer:
         c = self.config
         self.device = resolve_device(c.device)
         self.dtype = getattr(torch, c.dtype)
-        torch.manual_seed(c.seed)
         self.gen = torch.Generator().manual_seed(c.seed)
-        self.model = VMoNF.from_config(mc).to(device=self.device, dtype=self.dtype)
+        with torch.random.fork_rng(devices=[]):  # this run's own seed; the process-global generator is left alone
+            torch.manual_seed(c.seed)
+            self.model = VMoNF.from_config(mc).to(device=self.device, dtype=self.dtype)
         self.x = torch.as_tensor(x_np, dtype=self.dtype, device=self.device)
         self.model.set_data_scaling(self.x)
         self.y = None if y_np is None else torch.as_tensor(y_np, device=self.device)
@@ -211,7 +212,8 @@ class Trainer:
         self.labeled = None if self.y is None else (self.y >= 0).nonzero().squeeze(-1)
         if self.labeled is not None and self.labeled.numel() == 0:
             self.labeled = None
-        self.pseudo = self._init_labels(x_np, c.init) if c.init != "random" and c.init_epochs > 0 else None
+        self._x_np = x_np
+        self.pseudo: Tensor | None = None  # init pseudo-labels, computed by the first init epoch
         n_eval = min(len(self.x), c.eval_points)
         self.eval_idx = torch.randperm(len(self.x), generator=self.gen)[:n_eval].to(self.device)
         self.epoch = 0
@@ -222,12 +224,13 @@ class Trainer:
         self.history: list[dict[str, Any]] = []
         self.best_elbo = -math.inf
         self.best_state: dict[str, Tensor] | None = None
+        self.phase_seconds: dict[str, list[float]] = {}  # phase -> [seconds, epochs]: the ETA's measured rates
         self.phases = self._phases()
 
     # ----------------------------------------------------------- schedule
     def _phases(self) -> list[str]:
         c = self.config
-        phases = ["init"] * (c.init_epochs if self.pseudo is not None else 0)
+        phases = ["init"] * (c.init_epochs if c.init != "random" else 0)
         phases += ["pretrain"] * (c.pretrain_epochs if self.labeled is not None else 0)
         return phases + ["train"] * c.epochs
 
@@ -243,6 +246,52 @@ class Trainer:
         """Add ``epochs`` more training epochs (continue a finished run)."""
         _int("epochs", epochs, 1, 100_000)
         self.phases += ["train"] * epochs
+
+    def phase_plan(self) -> list[tuple[str, int]]:
+        """The phases in order with their epoch counts, e.g. ``[("init", 15), ("train", 40)]``."""
+        plan: list[tuple[str, int]] = []
+        for p in self.phases:
+            if plan and plan[-1][0] == p:
+                plan[-1] = (p, plan[-1][1] + 1)
+            else:
+                plan.append((p, 1))
+        return plan
+
+    def eta(self) -> float:
+        """Seconds left, from the measured rate of each phase (a phase not yet run uses the current rate)."""
+        rates = {p: s / n for p, (s, n) in self.phase_seconds.items() if n}
+        current = rates.get(self.phases[self.epoch - 1]) if self.epoch else None
+        if current is None:
+            return math.nan
+        return float(sum(rates.get(p, current) for p in self.phases[self.epoch:]))
+
+    # ------------------------------------------------------- persistence
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to resume this run elsewhere (plain tensors and numbers, on the CPU)."""
+        cpu = lambda sd: {k: v.detach().cpu().clone() for k, v in sd.items()}  # noqa: E731
+        opt = self.optimizer.state_dict()
+        opt = {"state": {i: {k: v.detach().cpu().clone() if isinstance(v, Tensor) else v for k, v in st.items()}
+                         for i, st in opt["state"].items()}, "param_groups": opt["param_groups"]}
+        return {
+            "model": cpu(self.model.state_dict()), "optimizer": opt, "epoch": self.epoch, "step": self.step,
+            "seconds": self.seconds, "nonfinite_steps": self.nonfinite_steps, "history": list(self.history),
+            "best_elbo": self.best_elbo, "best_state": None if self.best_state is None else cpu(self.best_state),
+            "phases": list(self.phases), "phase_seconds": {k: list(v) for k, v in self.phase_seconds.items()},
+            "gen": self.gen.get_state(), "pseudo": None if self.pseudo is None else self.pseudo.cpu(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue the run saved by :meth:`state_dict` (same model config, data and training config)."""
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.epoch, self.step, self.seconds = int(state["epoch"]), int(state["step"]), float(state["seconds"])
+        self.nonfinite_steps, self.history = int(state["nonfinite_steps"]), list(state["history"])
+        self.best_elbo = float(state["best_elbo"])
+        self.best_state = None if state["best_state"] is None else {k: v.to(self.device) for k, v in state["best_state"].items()}
+        self.phases = list(state["phases"])
+        self.phase_seconds = {k: list(v) for k, v in state["phase_seconds"].items()}
+        self.gen.set_state(state["gen"])
+        self.pseudo = None if state["pseudo"] is None else state["pseudo"].to(self.device)
 
     @property
     def temperature(self) -> float:
@@ -325,6 +374,8 @@ class Trainer:
     def _run_epoch(self, phase: str, stop: Callable[[], bool]) -> None:
         all_idx = torch.arange(len(self.x), device=self.device)
         if phase == "init":
+            if self.pseudo is None:
+                self.pseudo = self._init_labels(self._x_np, self.config.init)
             for b in self._batches(all_idx):
                 if stop():
                     return
@@ -418,18 +469,21 @@ class Trainer:
             t = time.perf_counter()
             phase = self.phases[self.epoch]
             self._run_epoch(phase, stop)
-            self.seconds += time.perf_counter() - t
+            dt = time.perf_counter() - t
+            self.seconds += dt
             if stop():  # an interrupted epoch does not count
                 break
+            ps = self.phase_seconds.setdefault(phase, [0.0, 0])
+            ps[0] += dt
+            ps[1] += 1
             self.epoch += 1
             metrics = self.evaluate()
             if phase == "train" and math.isfinite(metrics["objective"]) and metrics["objective"] > self.best_elbo:
                 self.best_elbo, self.best_state = metrics["objective"], self._snapshot()
-            rate = self.seconds / self.epoch
             rec = {
                 "epoch": self.epoch, "epochs": self.total_epochs, "phase": phase, "step": self.step,
                 "temperature": self.temperature, "seconds": self.seconds,
-                "eta": rate * (self.total_epochs - self.epoch), "nonfinite_steps": self.nonfinite_steps, **metrics,
+                "eta": self.eta(), "plan": self.phase_plan(), "nonfinite_steps": self.nonfinite_steps, **metrics,
             }
             self.history.append(rec)
             if callback is not None and callback(rec) is False:

@@ -1,0 +1,159 @@
+"""The page side of a training job: submit, poll, stop, resume and show it (the engine does the training).
+
+One :class:`vmonf_core.engine.Engine` per server (``st.cache_resource``: it wraps the Dask client, which
+Streamlit refuses to cache bare because it is awaitable). Each browser session owns at most one active job;
+the job handle lives in ``st.session_state`` and a fragment polls it about once a second, which also renews
+the job's lease.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+import torch
+
+from vmonf_core.engine import Engine, Job, settings_from_env
+from vmonf_core.experiments import Data
+from vmonf_core.mixture import ModelConfig, VMoNF
+from vmonf_core.plots import curves_figure
+
+from . import state as S
+
+
+@st.cache_resource(show_spinner=False)
+def engine() -> Engine:
+    """This server's engine; the local cluster (if any) starts in the background right away."""
+    eng = Engine(settings_from_env())
+    threading.Thread(target=lambda: eng.client, daemon=True, name="vmonf-cluster-start").start()
+    return eng
+
+
+def engine_or_error() -> Engine | None:
+    """The engine, or ``None`` after showing why the settings are wrong (one sentence, no traceback)."""
+    try:
+        return engine()
+    except ValueError as e:
+        st.error(f"The training engine is misconfigured: {e}.")
+        return None
+
+
+def owner() -> str:
+    """This browser session's id: its jobs replace each other."""
+    return S.get(S.OWNER, uuid.uuid4().hex)
+
+
+def start(job_key: str, cfg: dict[str, Any], data: Data, preview: dict[str, Any] | None = None,
+          preview_every: float = 1.0) -> Job | None:
+    """Queue a run; shows a message (and returns ``None``) when the queue is full or the engine unreachable."""
+    eng = engine_or_error()
+    if eng is None:
+        return None
+    try:
+        job = eng.submit(owner(), cfg, data, preview=preview, preview_every=preview_every)
+    except ValueError as e:
+        st.error(f"Cannot train now: {e}.")
+        return None
+    except OSError as e:
+        st.error(f"Cannot reach the training cluster: {e}.")
+        return None
+    S.put(job_key, job)
+    return job
+
+
+def resume(job_key: str) -> None:
+    old: Job = st.session_state[job_key]
+    if not old.resumable:
+        return
+    eng = engine_or_error()
+    if eng is None:
+        return
+    try:
+        job = eng.submit(owner(), old.cfg, old.data, preview=old.preview_spec, preview_every=old.preview_every,
+                         trainer_state=old.result["trainer_state"], history=old.history)
+    except (ValueError, OSError) as e:
+        st.error(f"Cannot resume now: {e}.")
+        return
+    job.previews = list(old.previews)
+    S.put(job_key, job)
+
+
+def model_of(result: dict[str, Any]) -> VMoNF:
+    """Rebuild the model from a job's plain-data result."""
+    model = VMoNF.from_config(ModelConfig.from_dict(result["model_config"])).to(getattr(torch, result["dtype"]))
+    model.load_state_dict(result["model_state"])
+    return model.eval()
+
+
+def progress_text(job: Job) -> str:
+    """One line: status, phase plan, epoch, ETA from the measured rate of each phase."""
+    h = job.history[-1] if job.history else None
+    if job.status == "queued":
+        eng = engine()
+        pos = eng.queue_position(job)
+        free = eng.next_free_seconds()
+        n = max(1, len(eng.workers()))
+        wait = f"; a worker frees up in about {free:.0f} s" if free is not None else ""
+        return f"queued: position {pos} in this server's queue ({n} worker{'s' if n > 1 else ''}){wait}"
+    if h is None:
+        return f"{job.status}: starting on a worker"
+    plan = " + ".join(f"{p} {n}" for p, n in h.get("plan", [])) or f"{h['epochs']} epochs"
+    eta = f" · ETA {h['eta']:.0f} s" if job.status == "running" and h.get("eta") == h.get("eta") else ""
+    return f"{job.status}: epoch {h['epoch']}/{h['epochs']} ({plan}) · phase {h['phase']}{eta}"
+
+
+def panel(job_key: str, result_key: str, prefix: str, on_train: Callable[[], None] | None = None,
+          render_preview: Callable[[dict[str, Any], int], None] | None = None) -> None:
+    """Train / Stop / Resume, progress, curves and the live preview, in one fragment that refreshes about once a
+    second while the job is active, so the buttons follow the job without any other interaction.
+
+    ``on_train`` builds the run from the page's current settings and calls :func:`start` (no Train button without it).
+    """
+    job0: Job | None = st.session_state.get(job_key)
+    active = job0 is not None and not job0.finished
+
+    @st.fragment(run_every=0.9 if active else None)
+    def _panel() -> None:
+        job: Job | None = st.session_state.get(job_key)
+        if job is not None:
+            job.poll()
+        running = job is not None and not job.finished
+        c1, c2, c3 = st.columns(3)
+        if on_train is not None and c1.button("Train", type="primary", key=f"{prefix}_train", disabled=running, width="stretch",
+                     shortcut="Ctrl+Enter", help="Start a run with these settings (Ctrl+Enter)"):
+            on_train()
+            if st.session_state.get(job_key) is not job:
+                st.rerun()
+        if c2.button("Stop", key=f"{prefix}_stop", disabled=not running or job.status == "stopping", width="stretch",
+                     shortcut="Escape", help="Stop the run; a stopped run can be resumed (Esc)"):
+            job.stop()
+            st.rerun(scope="fragment")
+        if c3.button("Resume", key=f"{prefix}_resume", disabled=not (job is not None and job.resumable), width="stretch",
+                     help="Continue the stopped run where it left off"):
+            resume(job_key)
+            st.rerun()
+        if job is None:
+            return
+        h = job.history
+        frac = h[-1]["epoch"] / h[-1]["epochs"] if h else 0.0
+        st.progress(min(frac, 1.0), text=progress_text(job))
+        if job.error:
+            (st.error if job.status == "error" else st.info)(f"Training {'failed' if job.status == 'error' else 'ended'}: "
+                                                              f"{job.error}")
+        if h:
+            st.plotly_chart(curves_figure(h), width="stretch", key=f"{job_key}_curves")
+        if render_preview is not None and running and job.preview is not None:
+            render_preview(job.preview, job.preview["epoch"])
+        if job.finished and job.result is not None and (st.session_state.get(result_key) or {}).get("job") is not job:
+            st.session_state[result_key] = {"model": model_of(job.result), "metrics": job.result["metrics"],
+                                            "history": job.result["history"], "config": job.result["config"],
+                                            "data": job.data, "job": job, "previews": list(job.previews)}
+        if active and job.finished:
+            st.rerun()  # full rerun: show the results, stop refreshing
+        if not active and running:
+            st.rerun()  # a run started from inside the fragment: refresh at 1 Hz from now on
+
+    _panel()

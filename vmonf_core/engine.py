@@ -1,0 +1,567 @@
+"""Training outside the web server: every run is a task on a Dask distributed cluster.
+
+* **Cluster.** :class:`Engine` connects to ``VMONF_SCHEDULER`` (``tcp://HOST:PORT``, a cluster started with
+  ``dask scheduler`` and ``dask worker ADDRESS``) or, when it is unset, starts an embedded local cluster of
+  worker *processes* on first use: ``SubprocessCluster`` (a ``LocalCluster(processes=True)`` created from a
+  Streamlit script fails, because spawn re-runs the script), ``VMONF_WORKERS`` workers (default
+  ``max(1, cores - 1)``), one thread each.
+* **Jobs.** :meth:`Engine.submit` sends :func:`train_task` to a worker. The task runs
+  :func:`vmonf_core.experiments.run`, the same function as the CLI, and returns plain data (state dicts,
+  metrics, history, config, and the trainer's state when stopped, for Resume).
+* **Progress** travels through a Dask ``Queue`` per job. A queue, rather than pub/sub or a ``Variable``: it keeps
+  every epoch record in order until the page drains it (pub/sub drops what is published before anyone subscribes,
+  a Variable keeps only the latest value), and one ``get(batch=True)`` per page refresh fetches all that is new.
+  The worker flushes twice a second, from a helper thread, so the training loop never waits on the network.
+* **Stop** is a Dask ``Event`` per job; the helper thread checks it every 0.2 s and sets the trainer's local stop
+  flag, which is honoured within one minibatch step.
+* **Fairness.** One active job per owner (a browser session): a new one replaces the old. A queue cap, and a lease:
+  a job whose owner has not polled for ``lease`` seconds (its tab was closed) is cancelled.
+
+Example:
+    >>> eng = Engine()                                            # doctest: +SKIP
+    >>> job = eng.submit("me", resolve("pinwheel"), load_data(resolve("pinwheel")))  # doctest: +SKIP
+    >>> while not job.finished: job.poll(); time.sleep(0.5)      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from distributed.diagnostics.plugin import WorkerPlugin
+
+from . import previews
+from .experiments import Data, resolve, run
+from .runtime import configure_torch
+
+__all__ = ["Engine", "EngineSettings", "Job", "JobLost", "QueueFull", "settings_from_env", "train_task", "sweep_task",
+           "pack", "unpack", "SWEEP_FIELDS"]
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Config of the embedded cluster's processes (passed to them through DASK_INTERNAL_INHERIT_CONFIG).
+LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
+    "distributed": {
+        # Workers start with MALLOC_TRIM_THRESHOLD_=65536 by default, measured here to make a pinwheel run
+        # 1.7-2x slower than the CLI; None unsets it (the DASK_... env-var form lowercases the key: no effect).
+        "nanny": {"pre-spawn-environ": {"MALLOC_TRIM_THRESHOLD_": None}},
+        # one job per worker thread; the rest wait on the scheduler, in submission order
+        "scheduler": {"worker-saturation": 1.0},
+    }
+}
+
+SWEEP_FIELDS = ("preset", "seed", "init", "ari", "nmi", "accuracy", "elbo", "log_px", "test_log_likelihood",
+                "seconds", "worker")
+TERMINAL = ("done", "stopped", "error", "cancelled")
+
+
+class QueueFull(ValueError):
+    """The server's training queue is at its cap."""
+
+
+class JobLost(RuntimeError):
+    """The worker process running a job died (killed, out of memory)."""
+
+
+# --------------------------------------------------------------------- settings
+@dataclasses.dataclass(frozen=True)
+class EngineSettings:
+    """Where jobs run and how many may wait. Read from the environment by :func:`settings_from_env`."""
+
+    scheduler: str | None = None  # tcp://HOST:PORT of an external cluster; None = embedded local cluster
+    workers: int = 1  # embedded cluster: worker processes (one thread each)
+    max_queue: int = 24  # running + queued jobs of this server
+    lease: float = 60.0  # seconds without a poll before a job is cancelled
+
+
+def _env_int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        v = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {raw!r}") from None
+    if not lo <= v <= hi:
+        raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {raw!r}")
+    return v
+
+
+def settings_from_env(env: Mapping[str, str] | None = None) -> EngineSettings:
+    """``VMONF_SCHEDULER``, ``VMONF_WORKERS``, ``VMONF_MAX_QUEUE``, ``VMONF_LEASE_SECONDS``, validated.
+
+    Raises:
+        ValueError: a setting is malformed (the message names it and the accepted range).
+    """
+    env = os.environ if env is None else env
+    scheduler = (env.get("VMONF_SCHEDULER") or "").strip() or None
+    if scheduler is not None and not scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
+        raise ValueError(f"VMONF_SCHEDULER must be a scheduler address such as tcp://127.0.0.1:8786, got {scheduler!r}")
+    cores = os.cpu_count() or 2
+    return EngineSettings(
+        scheduler=scheduler,
+        workers=_env_int(env, "VMONF_WORKERS", max(1, cores - 1), 1, 256),
+        max_queue=_env_int(env, "VMONF_MAX_QUEUE", 24, 1, 10_000),
+        lease=float(_env_int(env, "VMONF_LEASE_SECONDS", 60, 5, 86_400)),
+    )
+
+
+# ------------------------------------------------------------------ packing
+def pack(obj: Any) -> Any:
+    """Make ``obj`` msgpack-safe for Dask Queues: numpy arrays become ``{"__nd__": [dtype, shape, bytes]}``."""
+    if isinstance(obj, np.ndarray):
+        a = np.ascontiguousarray(obj)
+        return {"__nd__": [a.dtype.str, list(a.shape), a.tobytes()]}
+    if isinstance(obj, dict):
+        return {str(k): pack(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [pack(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+def unpack(obj: Any) -> Any:
+    """Inverse of :func:`pack`."""
+    if isinstance(obj, dict):
+        if set(obj) == {"__nd__"}:
+            dtype, shape, raw = obj["__nd__"]
+            return np.frombuffer(raw, dtype=np.dtype(dtype)).reshape(shape).copy()
+        return {k: unpack(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [unpack(v) for v in obj]
+    return obj
+
+
+# ------------------------------------------------------------------ worker side
+class Warmup(WorkerPlugin):
+    """A Dask worker plugin: pay each worker's one-time costs (imports, the optimizer's first construction,
+    about 2 s) when it starts, not inside the first user's job."""
+
+    idempotent = True
+
+    def setup(self, worker: Any) -> None:
+        import torch
+
+        from . import experiments, training  # noqa: F401
+
+        configure_torch(1)
+        torch.optim.Adam([torch.zeros(1, requires_grad=True)], fused=True)
+
+    def teardown(self, worker: Any) -> None:
+        pass
+
+
+def _claim_attempt(client: Any, job_id: str) -> None:
+    """Raise :class:`JobLost` if this job already started once: its worker died and Dask rescheduled it."""
+    key = ["vmonf-attempts", job_id]
+    attempts = client.get_metadata(key, 0)
+    client.set_metadata(key, attempts + 1)
+    if attempts:
+        raise JobLost("the worker process running this job stopped (killed or out of memory); press Train to start again")
+
+
+def train_task(job_id: str, cfg: dict[str, Any], data: Data, preview: dict[str, Any] | None = None,
+               preview_every: float = 1.0, trainer_state: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A training job, run inside a Dask worker: :func:`experiments.run` with live progress and Stop.
+
+    Returns plain data: ``status`` ("done" or "stopped"), ``model_config``, ``model_state``, ``metrics``,
+    ``history``, ``config``, ``trainer_state`` (only when stopped: Resume continues from it) and ``worker``.
+    """
+    from distributed import Event, Queue, get_client, get_worker
+
+    configure_torch(1)  # one job per single-threaded worker process
+    client, worker = get_client(), get_worker()
+    _claim_attempt(client, job_id)
+    queue = Queue(f"vmonf-progress-{job_id}", client=client)
+    remote_stop = Event(f"vmonf-stop-{job_id}", client=client)
+    stop_flag = threading.Event()
+    lock = threading.Lock()
+    pending: dict[str, Any] = {"records": [], "preview": None}
+    queue.put(pack({"status": "running", "worker": worker.address, "name": str(worker.name), "records": []}))
+
+    def flush() -> None:
+        with lock:
+            records, pv = pending["records"], pending["preview"]
+            pending["records"], pending["preview"] = [], None
+        if records or pv is not None:
+            queue.put(pack({"status": "running", "records": records, "preview": pv}))
+
+    courier_done = threading.Event()
+
+    def courier() -> None:  # the helper thread: stop flag in, progress out
+        last = 0.0
+        while not courier_done.wait(0.2):
+            try:
+                if remote_stop.is_set():
+                    stop_flag.set()
+                if time.monotonic() - last >= 0.5:
+                    flush()
+                    last = time.monotonic()
+            except Exception:  # the scheduler is unreachable: training goes on, progress resumes when it is back
+                pass
+
+    helper = threading.Thread(target=courier, daemon=True, name=f"vmonf-courier-{job_id}")
+    helper.start()
+    holder: dict[str, Any] = {}
+    last_preview = [-1e9]
+
+    def callback(rec: dict[str, Any]) -> None:
+        pv = None
+        if preview is not None and time.monotonic() - last_preview[0] >= preview_every and rec["epoch"] < rec["epochs"]:
+            model = holder["trainer"].model.select_restart(rec["best_restart"]).eval()
+            pv = {"epoch": rec["epoch"], **previews.compute(model, preview, seed=0)}
+            last_preview[0] = time.monotonic()
+        with lock:
+            pending["records"].append(rec)
+            if pv is not None:
+                pending["preview"] = pv
+
+    try:
+        out = run(cfg, callback, stop_flag, data, with_baselines=True, trainer_state=trainer_state,
+                  on_start=lambda t: holder.__setitem__("trainer", t))
+    finally:
+        courier_done.set()
+        helper.join(2)
+        flush()
+    model = out.result.model
+    return {
+        "status": "stopped" if out.result.stopped else "done",
+        "model_config": model.config.to_dict(),
+        "model_state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "dtype": str(model.dtype).removeprefix("torch."),
+        "metrics": out.metrics,
+        "history": out.result.history,
+        "config": cfg,
+        "trainer_state": out.trainer.state_dict() if out.result.stopped else None,
+        "worker": worker.address,
+    }
+
+
+def sweep_task(cfg: dict[str, Any], data: Data | None = None) -> dict[str, Any]:
+    """One sweep cell, run inside a Dask worker: train and score ``cfg``; returns a flat record."""
+    from distributed import get_worker
+
+    configure_torch(1)
+    out = run(cfg, data=data, with_baselines=False)
+    m = out.metrics
+    rec = {"preset": cfg.get("preset"), "seed": cfg["train"].get("seed", 0), "init": cfg["train"].get("init", "random"),
+           "elbo": m["elbo"], "log_px": m["log_px"], "test_log_likelihood": m["test_log_likelihood"],
+           "seconds": m["seconds"], "worker": get_worker().address}
+    for k in ("ari", "nmi", "accuracy"):
+        rec[k] = m.get(k, float("nan"))
+    rec["best_restart"] = m["best_restart"]
+    return rec
+
+
+# ------------------------------------------------------------------ server side
+class Job:
+    """The server's handle on one training task: poll it, stop it, read its result.
+
+    Attributes:
+        status: ``queued``, ``running``, ``stopping``, ``done``, ``stopped``, ``error`` or ``cancelled``.
+        history: epoch records received so far. previews: ``(epoch, preview)`` pairs, for replay.
+        result: the task's plain-data result once finished.
+    """
+
+    MAX_PREVIEWS = 240
+
+    def __init__(self, engine: Engine, owner: str, cfg: dict[str, Any], data: Data, preview: dict[str, Any] | None,
+                 preview_every: float, trainer_state: dict[str, Any] | None, history: list[dict[str, Any]] | None) -> None:
+        from distributed import Event, Queue
+
+        self.engine, self.owner, self.cfg, self.data = engine, owner, cfg, data
+        self.preview_spec, self.preview_every = preview, preview_every
+        self.id = uuid.uuid4().hex[:16]
+        self.status = "queued"
+        self.error: str | None = None
+        self.history: list[dict[str, Any]] = list(history or [])
+        self.previews: list[tuple[int, dict[str, Any]]] = []
+        self.preview: dict[str, Any] | None = None
+        self.result: dict[str, Any] | None = None
+        self.worker: str | None = None
+        self.submitted = time.monotonic()
+        self.started: float | None = None
+        self.last_poll = time.monotonic()
+        self.lock = threading.RLock()
+        client = engine.client
+        self._queue = Queue(f"vmonf-progress-{self.id}", client=client)
+        self._stop = Event(f"vmonf-stop-{self.id}", client=client)
+        slim = dataclasses.replace(data, info={k: v for k, v in data.info.items() if k == "name"})
+        self.future = client.submit(train_task, self.id, cfg, slim, preview, preview_every, trainer_state,
+                                    key=f"vmonf-train-{self.id}", pure=False, resources=engine.resources_for(cfg))
+
+    # -------------------------------------------------------------- state
+    @property
+    def finished(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def resumable(self) -> bool:
+        return self.status == "stopped" and self.result is not None and self.result.get("trainer_state") is not None
+
+    @property
+    def total(self) -> int | None:
+        return self.history[-1]["epochs"] if self.history else None
+
+    def poll(self) -> Job:
+        """Fetch new progress and, once the task ended, its result. Renews the lease. Never raises."""
+        with self.lock:
+            self.last_poll = time.monotonic()
+            if self.finished:
+                return self
+            try:
+                done = self.future.done()
+                self._drain()
+                if done:
+                    self._finish()
+            except Exception as e:  # the cluster went away: say so, keep serving
+                self._fail(f"lost contact with the training cluster ({type(e).__name__}: {str(e)[:200] or 'no details'})")
+            return self
+
+    def _drain(self) -> None:
+        for msg in self._queue.get(batch=True):
+            m = unpack(msg)
+            if self.status == "queued":
+                self.status, self.started = "running", time.monotonic()
+            if m.get("worker"):
+                self.worker = m["worker"]
+            self.history.extend(m.get("records") or [])
+            pv = m.get("preview")
+            if pv is not None:
+                self.preview = pv
+                self.previews.append((int(pv["epoch"]), pv))
+                if len(self.previews) > self.MAX_PREVIEWS:  # keep every other old frame: bounded memory, whole run
+                    self.previews = self.previews[: -self.MAX_PREVIEWS // 2][::2] + self.previews[-self.MAX_PREVIEWS // 2:]
+
+    def _finish(self) -> None:
+        st = self.future.status
+        if st == "finished":
+            res = self.future.result()
+            self.result, self.history, self.worker = res, list(res["history"]), res["worker"]
+            self.status = res["status"]
+        elif st == "cancelled":
+            self.status = "cancelled"
+        else:
+            exc = self.future.exception()
+            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            if type(exc).__name__ == "KilledWorker":
+                msg = "the worker process running this job stopped (killed or out of memory); press Train to start again"
+            self._fail(msg)
+        self.engine._forget(self)
+
+    def _fail(self, message: str) -> None:
+        self.status, self.error = "error", message
+        self.engine._forget(self)
+
+    # ------------------------------------------------------------ control
+    def stop(self, reason: str | None = None) -> None:
+        """Ask the task to stop: a queued job is cancelled; a running one stops within a second and keeps its result."""
+        with self.lock:
+            if self.finished:
+                return
+            try:
+                self._drain()  # it may have started since the last poll
+                self._stop.set()
+                if self.status == "queued":
+                    self.future.cancel()
+                    self.status = "cancelled"
+                    self.engine._forget(self)
+                else:
+                    self.status = "stopping"
+            except Exception as e:
+                self._fail(f"could not reach the training cluster ({type(e).__name__})")
+            if reason:
+                self.error = reason
+
+    def wait(self, timeout: float = 600.0, interval: float = 0.2) -> Job:
+        """Poll until the job ends (scripts and tests)."""
+        end = time.monotonic() + timeout
+        while not self.poll().finished and time.monotonic() < end:
+            time.sleep(interval)
+        return self
+
+
+class Engine:
+    """One per server process: the Dask client, the registry of active jobs, and the lease reaper.
+
+    Args:
+        settings: where to run (default: :func:`settings_from_env`).
+    """
+
+    def __init__(self, settings: EngineSettings | None = None) -> None:
+        self.settings = settings or settings_from_env()
+        self._client = None
+        self._cluster = None
+        self._lock = threading.RLock()
+        self._jobs: dict[str, Job] = {}
+        self._reaper: threading.Thread | None = None
+        self._closed = threading.Event()
+        self._workers_cache: tuple[float, dict[str, Any]] = (0.0, {})
+
+    # ------------------------------------------------------------ cluster
+    @property
+    def client(self):
+        """The Dask client, connecting (or starting the local cluster) on first use."""
+        with self._lock:
+            if self._client is None:
+                from distributed import Client
+
+                if self.settings.scheduler:
+                    self._client = Client(self.settings.scheduler, set_as_default=False, timeout="10s")
+                else:
+                    self._cluster = _start_local_cluster(self.settings.workers)
+                    self._client = Client(self._cluster, set_as_default=False)
+                try:
+                    self._client.register_plugin(Warmup(), name="vmonf-warmup")
+                except Exception:  # an optimisation only: jobs run without it
+                    pass
+                self._reaper = threading.Thread(target=self._reap, daemon=True, name="vmonf-lease-reaper")
+                self._reaper.start()
+            return self._client
+
+    @property
+    def address(self) -> str:
+        return self.client.scheduler.address
+
+    def workers(self) -> dict[str, Any]:
+        """``{address: info}`` of the cluster's workers (cached for 2 s)."""
+        t, cached = self._workers_cache
+        if time.monotonic() - t > 2.0:
+            cached = self.client.scheduler_info(n_workers=-1)["workers"]
+            self._workers_cache = (time.monotonic(), cached)
+        return cached
+
+    def resources_for(self, cfg: dict[str, Any]) -> dict[str, float] | None:
+        """Jobs that want CUDA ask for a ``GPU`` worker: ``device="cuda"`` always; ``mnist-thesis`` when one exists."""
+        device = cfg.get("train", {}).get("device", "auto")
+        if device == "cuda":
+            return {"GPU": 1}
+        if cfg.get("preset") == "mnist-thesis" and any(w.get("resources", {}).get("GPU") for w in self.workers().values()):
+            return {"GPU": 1}
+        return None
+
+    def close(self) -> None:
+        self._closed.set()
+        with self._lock:
+            for job in list(self._jobs.values()):
+                job.stop()
+            if self._client is not None:
+                self._client.close()
+            if self._cluster is not None:
+                self._cluster.close()
+            self._client = self._cluster = None
+
+    # --------------------------------------------------------------- jobs
+    def submit(self, owner: str, cfg: dict[str, Any], data: Data, preview: dict[str, Any] | None = None,
+               preview_every: float = 1.0, trainer_state: dict[str, Any] | None = None,
+               history: list[dict[str, Any]] | None = None) -> Job:
+        """Queue a training job for ``owner``; the owner's earlier active job is stopped first.
+
+        Raises:
+            QueueFull: the server already has ``max_queue`` active jobs.
+        """
+        with self._lock:
+            for job in [j for j in self._jobs.values() if j.owner == owner]:
+                job.stop()
+                self._forget(job)
+            if len(self._jobs) >= self.settings.max_queue:
+                raise QueueFull(f"the training queue is full ({len(self._jobs)} runs are waiting or running on this "
+                                "server); try again in a minute")
+            job = Job(self, owner, cfg, data, preview, preview_every, trainer_state, history)
+            self._jobs[job.id] = job
+            return job
+
+    def active(self) -> list[Job]:
+        with self._lock:
+            return sorted(self._jobs.values(), key=lambda j: j.submitted)
+
+    def queue_position(self, job: Job) -> int:
+        """1-based position among this server's queued jobs (0 when not queued)."""
+        queued = [j for j in self.active() if j.status == "queued"]
+        return queued.index(job) + 1 if job in queued else 0
+
+    def next_free_seconds(self) -> float | None:
+        """The shortest remaining time of the running jobs (when the next worker frees up), if known."""
+        etas = [j.history[-1]["eta"] for j in self.active() if j.status == "running" and j.history
+                and j.history[-1].get("eta") == j.history[-1].get("eta")]
+        return min(etas) if etas else None
+
+    def _forget(self, job: Job) -> None:
+        with self._lock:
+            self._jobs.pop(job.id, None)
+
+    def _reap(self) -> None:
+        """Cancel jobs whose page stopped polling (a closed tab)."""
+        while not self._closed.wait(2.0):
+            now = time.monotonic()
+            for job in self.active():
+                if now - job.last_poll > self.settings.lease:
+                    job.stop(reason=f"cancelled: its page did not ask for progress for {self.settings.lease:.0f} s "
+                                    "(the tab was closed)")
+                    if job.status == "stopping":  # let the stopped task finish; nobody will fetch its result
+                        self._forget(job)
+
+    # -------------------------------------------------------------- sweep
+    def sweep(self, configs: Iterable[dict[str, Any]], on_record: Callable[[dict[str, Any]], None] | None = None,
+              data: Data | None = None) -> list[dict[str, Any]]:
+        """Run every configuration in parallel on the cluster; returns one record per config (in the given order)."""
+        from distributed import as_completed
+
+        configs = list(configs)
+        client = self.client
+        futures = [client.submit(sweep_task, cfg, data, key=f"vmonf-sweep-{uuid.uuid4().hex[:12]}", pure=False,
+                                 resources=self.resources_for(cfg)) for cfg in configs]
+        index = {f.key: i for i, f in enumerate(futures)}
+        out: list[dict[str, Any] | None] = [None] * len(futures)
+        try:
+            for fut in as_completed(futures):
+                rec = fut.result()
+                out[index[fut.key]] = rec
+                if on_record is not None:
+                    on_record(rec)
+        finally:
+            client.cancel([f for f in futures if not f.done()])
+        return [r for r in out if r is not None]
+
+
+def sweep_configs(preset: str, seeds: Iterable[int], inits: Iterable[str] | None = None, recipe: str = "default",
+                  data: dict | None = None, model: dict | None = None, train: dict | None = None) -> list[dict[str, Any]]:
+    """The grid seeds x inits as validated run configurations (raises ``ValueError`` before anything runs)."""
+    cfgs = []
+    for init in list(inits or [None]):
+        for seed in seeds:
+            t = dict(train or {}, seed=int(seed))
+            if init is not None:
+                t["init"] = init
+            cfgs.append(resolve(preset, recipe, data, model, t))
+    return cfgs
+
+
+def _start_local_cluster(n_workers: int):
+    """The embedded cluster: a scheduler and ``n_workers`` single-threaded worker processes on 127.0.0.1."""
+    import dask
+    from distributed.deploy.subprocess import SubprocessCluster
+
+    overrides = {
+        "DASK_INTERNAL_INHERIT_CONFIG": dask.config.serialize(dask.config.merge(dask.config.config, LOCAL_CLUSTER_CONFIG)),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
+    }
+    saved = {k: os.environ.get(k) for k in overrides}
+    os.environ.update(overrides)  # the spawned processes inherit these; restored right after
+    try:
+        return SubprocessCluster(host="127.0.0.1", n_workers=n_workers, threads_per_worker=1, dashboard_address=None,
+                                 worker_kwargs={"memory_limit": 0})
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
