@@ -14,6 +14,7 @@ from typing import Any
 
 from .experiments import PRESETS, RECIPES, jsonable_metrics, resolve, run
 from .mixture import ModelConfig, save_checkpoint
+from .runtime import configure_torch
 from .training import TrainConfig, TrainingError
 
 _DATA_OPTIONS = {
@@ -70,17 +71,51 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     sub.add_parser("presets", help="list the presets with their settings")
     t = sub.add_parser("train", help="train a preset and write metrics.json and model.pt")
+    _common(t)
+    t.add_argument("--quiet", action="store_true", help="no per-epoch progress")
+    w = sub.add_parser("sweep", help="train a grid of seeds x inits in parallel on the Dask engine; write sweep.json")
+    _common(w, train=False)
+    w.add_argument("--seeds", required=True, type=_seed_range, help="e.g. 0-9 or 0,3,7")
+    w.add_argument("--init", dest="inits", type=_str_list, help="comma-separated starts, e.g. random,kmeans,spectral,truth")
+    return p
+
+
+def _common(t: argparse.ArgumentParser, train: bool = True) -> None:
     t.add_argument("--preset", required=True, choices=sorted(PRESETS))
     t.add_argument("--recipe", default="default", choices=RECIPES, help="our default recipe or the thesis-faithful one")
     t.add_argument("--data", type=str, help="CSV with columns x,y[,label] (label -1 = unlabeled)")
     t.add_argument("--out", required=True, help="output folder")
-    t.add_argument("--quiet", action="store_true", help="no per-epoch progress")
+    t.add_argument("--scheduler", type=str, help="Dask scheduler address (default: $VMONF_SCHEDULER; sweep starts a local "
+                                                 "cluster when neither is set; train runs in this process)")
+    t.add_argument("--threads", type=int, help="torch threads when training in this process (default: torch's choice)")
     d = t.add_argument_group("data options")
     for name, (typ, help_) in _DATA_OPTIONS.items():
         d.add_argument("--" + name.replace("_", "-"), type=typ, help=help_, dest=f"data.{name}")
     _add_dataclass_options(t.add_argument_group("model options"), ModelConfig, {"dim"})
-    _add_dataclass_options(t.add_argument_group("training options"), TrainConfig, set())
-    return p
+    _add_dataclass_options(t.add_argument_group("training options"), TrainConfig, set() if train else {"init"})
+
+
+def _seed_range(s: str) -> list[int]:
+    try:
+        out: list[int] = []
+        for part in s.split(","):
+            if "-" in part.strip()[1:]:
+                a, b = part.split("-", 1)
+                out += list(range(int(a), int(b) + 1))
+            elif part.strip():
+                out.append(int(part))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seeds like 0-9 or 0,3,7, got {s!r}") from None
+    if not out or len(out) > 1000 or min(out) < 0:
+        raise argparse.ArgumentTypeError(f"expected 1 to 1000 non-negative seeds, got {s!r}")
+    return out
+
+
+def _str_list(s: str) -> list[str]:
+    out = [v.strip() for v in s.split(",") if v.strip()]
+    if not out:
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list, got {s!r}")
+    return out
 
 
 def _overrides(args: argparse.Namespace) -> tuple[dict, dict, dict]:
@@ -112,12 +147,83 @@ def cmd_presets() -> None:
             print(f"  --recipe thesis: {json.dumps(p['thesis'])}")
 
 
+def _out_dir(path: str) -> Path:
+    """Create the output folder before any training, so a bad ``--out`` fails at once."""
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".vmonf-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise ValueError(f"cannot write to --out {path!r}: {e.strerror or e}") from None
+    return out
+
+
+def _engine(args: argparse.Namespace, required: bool):
+    from .engine import Engine, settings_from_env
+
+    settings = settings_from_env()
+    if args.scheduler:
+        settings = dataclasses.replace(settings, scheduler=args.scheduler)
+        settings_from_env({"VMONF_SCHEDULER": args.scheduler})  # validates the address
+    if not required and settings.scheduler is None:
+        return None
+    return Engine(settings)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    data, model, train = _overrides(args)
+    if data.get("csv"):
+        raise ValueError("sweep runs presets; --data is not supported here")
+    from .engine import SWEEP_FIELDS, sweep_configs
+
+    cfgs = sweep_configs(args.preset, args.seeds, args.inits, args.recipe, data, model, train)
+    out = _out_dir(args.out)
+    eng = _engine(args, required=True)
+    cols = ("init", "seed", "ari", "nmi", "accuracy", "elbo", "log_px", "test_log_likelihood", "seconds", "worker")
+    print(" ".join(f"{c:>10}" for c in cols), flush=True)
+
+    def show(r: dict[str, Any]) -> None:
+        print(" ".join(f"{r[c]:>10.4f}" if isinstance(r[c], float) else f"{str(r[c])[-10:]:>10}" for c in cols), flush=True)
+
+    try:
+        records = eng.sweep(cfgs, on_record=show)
+    finally:
+        eng.close()
+    (out / "sweep.json").write_text(json.dumps([{k: r[k] for k in (*SWEEP_FIELDS, "best_restart")} for r in records], indent=2))
+    print(summary_table(records))
+    print(f"wrote {out / 'sweep.json'} ({len(records)} runs)")
+    return 0
+
+
+def summary_table(records: list[dict[str, Any]]) -> str:
+    """Markdown: per init, the median [min, max] of ARI, ELBO, log p(x) and test log-lik, and how often ARI >= 0.95."""
+    import numpy as np
+
+    lines = ["| init | runs | ARI median [range] | ARI >= 0.95 | ELBO median [range] | log p(x) median | test log-lik median | median s |",
+             "|---|---|---|---|---|---|---|---|"]
+    for init in dict.fromkeys(r["init"] for r in records):
+        rs = [r for r in records if r["init"] == init]
+        col = lambda k, rs=rs: np.array([r[k] for r in rs], dtype=float)  # noqa: E731
+        ari, elbo = col("ari"), col("elbo")
+        lines.append(f"| {init} | {len(rs)} | {np.median(ari):.2f} [{ari.min():.2f}, {ari.max():.2f}] | {int((ari >= 0.95).sum())}/{len(rs)} "
+                     f"| {np.median(elbo):.3f} [{elbo.min():.3f}, {elbo.max():.3f}] | {np.median(col('log_px')):.3f} "
+                     f"| {np.median(col('test_log_likelihood')):.3f} | {np.median(col('seconds')):.1f} |")
+    return "\n".join(lines)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     data, model, train = _overrides(args)
     cfg = resolve(args.preset, args.recipe, data, model, train)
     if cfg["data"].get("csv"):
         cfg["data"].pop("name", None)
-    out = Path(args.out)
+    out = _out_dir(args.out)
+    eng = _engine(args, required=False)
+    if eng is not None:
+        return _train_on_cluster(eng, cfg, out, args)
+    if args.threads is not None:
+        configure_torch(args.threads)
 
     def progress(r: dict[str, Any]) -> None:
         if not args.quiet:
@@ -126,17 +232,49 @@ def cmd_train(args: argparse.Namespace) -> int:
                   f"T {r['temperature']:.3f}{ll} {r['seconds']:.1f}s", flush=True)
 
     res = run(cfg, progress)
-    out.mkdir(parents=True, exist_ok=True)
-    metrics = jsonable_metrics(res.metrics)
+    _write(out, cfg, res.metrics, res.result.model)
+    return 0
+
+
+def _train_on_cluster(eng, cfg: dict[str, Any], out: Path, args: argparse.Namespace) -> int:
+    """``train`` on a Dask cluster: the same task the app submits; progress printed as it arrives."""
+    import time
+
+    from .experiments import load_data
+    from .mixture import VMoNF
+
+    data = load_data(cfg)
+    try:
+        job = eng.submit("cli", cfg, data)
+        shown = 0
+        while not job.poll().finished:
+            for r in job.history[shown:]:
+                if not args.quiet:
+                    print(f"epoch {r['epoch']:>4}/{r['epochs']} [{r['phase']}] elbo {r['elbo']:.4f} {r['seconds']:.1f}s", flush=True)
+            shown = len(job.history)
+            time.sleep(0.3)
+        if job.status != "done":
+            raise TrainingError(job.error or f"the job ended as {job.status}")
+        r = job.result
+        model = VMoNF.from_config(ModelConfig.from_dict(r["model_config"]))
+        model.load_state_dict(r["model_state"])
+        print(f"trained on worker {job.worker}")
+        _write(out, cfg, r["metrics"], model.eval())
+    finally:
+        eng.close()
+    return 0
+
+
+def _write(out: Path, cfg: dict[str, Any], raw_metrics: dict[str, Any], model) -> None:
+    metrics = jsonable_metrics(raw_metrics)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     (out / "config.json").write_text(json.dumps(cfg, indent=2))
-    save_checkpoint(res.result.model, out / "model.pt", extra={"run_config": cfg})
+    save_checkpoint(model, out / "model.pt", extra={"run_config": cfg})
     keys = [k for k in ("ari", "nmi", "accuracy", "test_log_likelihood", "elbo", "seconds") if k in metrics]
     print("vmonf   " + "  ".join(f"{k} {metrics[k]:.4f}" for k in keys))
     for b, v in metrics.get("baselines", {}).items():
         print(f"{b:<7} " + "  ".join(f"{k} {v[k]:.4f}" for k in ("ari", "nmi", "accuracy", "test_log_likelihood") if k in v))
     print(f"wrote {out / 'metrics.json'} and {out / 'model.pt'}")
-    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -145,7 +283,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "presets":
             cmd_presets()
             return 0
-        return cmd_train(args)
+        if args.threads is not None and args.threads < 1:
+            raise ValueError(f"--threads must be >= 1, got {args.threads}")
+        return cmd_sweep(args) if args.command == "sweep" else cmd_train(args)
     except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -522,7 +522,7 @@ class Engine:
         index = {f.key: i for i, f in enumerate(futures)}
         out: list[dict[str, Any] | None] = [None] * len(futures)
         try:
-            for fut in as_completed(futures):
+            for fut in as_completed(futures, loop=client.loop):
                 rec = fut.result()
                 out[index[fut.key]] = rec
                 if on_record is not None:

@@ -235,7 +235,8 @@ class RunOutput:
 def make_trainer(cfg: dict[str, Any], data: Data, state: dict[str, Any] | None = None) -> Trainer:
     """The :class:`Trainer` of a run configuration on its data; ``state`` (from ``Trainer.state_dict``) resumes it."""
     model_cfg = dict(cfg["model"], dim=int(data.x.shape[1]))
-    trainer = Trainer(model_cfg, data.x, data.labels, data.x_test, cfg["train"])
+    truth = data.y if cfg["train"].get("init") == "truth" else None
+    trainer = Trainer(model_cfg, data.x, data.labels, data.x_test, cfg["train"], truth=truth)
     if state is not None:
         trainer.load_state_dict(state)
     return trainer

@@ -27,7 +27,7 @@ from .objectives import elbo_terms, supervised_loss, temperature_at
 __all__ = ["TrainConfig", "Trainer", "TrainResult", "TrainingError", "fit", "resolve_device", "validate_data"]
 
 
-INITS = ("random", "kmeans", "spectral", "mixed")
+INITS = ("random", "kmeans", "spectral", "mixed", "truth")
 
 
 class TrainingError(RuntimeError):
@@ -59,7 +59,7 @@ class TrainConfig:
     t_decay: float = 1e-3  # rate per minibatch step
     t_min: float = 0.1  # floor of the temperature
     pretrain_epochs: int = 10  # semi-supervised: epochs on the labeled points first
-    init: str = "random"  # "kmeans", "spectral" or "mixed": pretrain flows and q on pseudo-labels (see Trainer)
+    init: str = "random"  # "kmeans", "spectral", "mixed" or "truth": pretrain flows and q on (pseudo-)labels (see Trainer)
     init_epochs: int = 3
     semi_mode: str = "interleave"  # "alternate": thesis (a labeled pass, then an ELBO pass); "interleave": add the labeled loss to every ELBO step
     supervised_weight: float = 1.0  # weight of the labeled loss in "interleave" mode
@@ -184,7 +184,7 @@ class Trainer:
 
     def __init__(
         self, model_config: ModelConfig | dict[str, Any], x: Any, labels: Any = None, x_test: Any = None,
-        config: TrainConfig | dict[str, Any] | None = None,
+        config: TrainConfig | dict[str, Any] | None = None, truth: Any = None,
     ) -> None:
         self.config = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config or {})
         mc = model_config if isinstance(model_config, ModelConfig) else ModelConfig.from_dict(dict(model_config))
@@ -213,6 +213,13 @@ class Trainer:
         if self.labeled is not None and self.labeled.numel() == 0:
             self.labeled = None
         self._x_np = x_np
+        if c.init == "truth":  # the control experiment: pretrain on the true classes, then train unsupervised
+            if truth is None:
+                raise ValueError("init 'truth' needs data with ground-truth classes")
+            t_np = np.asarray(truth)
+            if t_np.shape != (len(x_np),) or t_np.min() < 0 or t_np.max() >= mc.n_components:
+                raise ValueError(f"init 'truth' needs one class in [0, {mc.n_components - 1}] per point")
+            self._truth = t_np.astype(np.int64)
         self.pseudo: Tensor | None = None  # init pseudo-labels, computed by the first init epoch
         n_eval = min(len(self.x), c.eval_points)
         self.eval_idx = torch.randperm(len(self.x), generator=self.gen)[:n_eval].to(self.device)
@@ -311,6 +318,8 @@ class Trainer:
         from threadpoolctl import threadpool_limits
 
         R, K = self.model.R, self.model.K
+        if method == "truth":
+            return torch.as_tensor(np.tile(self._truth, (R, 1)), device=self.device)
         xs = (x - x.mean(0)) / max(float(x.std()), 1e-12)  # one global scale: per-feature scaling would amplify noise features
         labels = []
         with threadpool_limits(torch.get_num_threads()), warnings.catch_warnings():  # BLAS/OpenMP follow torch's budget

@@ -1,0 +1,199 @@
+"""The Dask engine on a real cluster (`dask scheduler` + two `dask worker` processes from the fixture):
+sweeps across both workers, Stop and Resume, leases, the queue cap, a killed worker, reproducibility."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+from apptest_utils import ROOT, page
+
+from vmonf_core.engine import Engine, EngineSettings, QueueFull, pack, settings_from_env, sweep_configs, unpack
+from vmonf_core.experiments import load_data, make_trainer, resolve
+
+
+@pytest.fixture(scope="module")
+def eng(dask_cluster):
+    e = Engine(EngineSettings(scheduler=dask_cluster.address, max_queue=8, lease=60))
+    yield e
+    e.close()
+
+
+def _cfg(seed=0, epochs=3, **train):
+    return resolve("pinwheel", train=dict(seed=seed, epochs=epochs, **train), model=dict(restarts=1), data=dict(n=400))
+
+
+def _wait_running(job, timeout=60):
+    end = time.time() + timeout
+    while time.time() < end and not (job.poll().history and job.status == "running"):
+        time.sleep(0.05)
+    assert job.status == "running" and job.history, (job.status, job.error)
+
+
+def test_settings_are_validated_with_clear_messages():
+    for env, word in (({"VMONF_WORKERS": "0"}, "VMONF_WORKERS"), ({"VMONF_WORKERS": "-1"}, "VMONF_WORKERS"),
+                      ({"VMONF_WORKERS": "abc"}, "VMONF_WORKERS"), ({"VMONF_MAX_QUEUE": "0"}, "VMONF_MAX_QUEUE"),
+                      ({"VMONF_SCHEDULER": "localhost"}, "VMONF_SCHEDULER")):
+        with pytest.raises(ValueError, match=word):
+            settings_from_env(env)
+    s = settings_from_env({"VMONF_WORKERS": "3", "VMONF_SCHEDULER": "tcp://127.0.0.1:1"})
+    assert (s.workers, s.scheduler) == (3, "tcp://127.0.0.1:1")
+
+
+def test_pack_round_trips_arrays_inside_records():
+    msg = {"records": [{"epoch": 1, "elbo": -0.5}], "preview": {"grid": np.arange(6.0).reshape(2, 3), "k": np.array([1, 2], np.int64)}}
+    back = unpack(pack(msg))
+    assert back["records"] == msg["records"]
+    np.testing.assert_array_equal(back["preview"]["grid"], msg["preview"]["grid"])
+    assert back["preview"]["k"].dtype == np.int64
+
+
+def test_trainer_state_resumes_exactly_where_it_stopped():
+    cfg = _cfg(epochs=4)
+    data = load_data(cfg)
+    straight = make_trainer(cfg, data)
+    straight.run()
+
+    first = make_trainer(cfg, data)
+    first.run(callback=lambda r: r["epoch"] < 2)  # stop after 2 epochs
+    assert first.epoch == 2
+    second = make_trainer(cfg, data, state=first.state_dict())  # a fresh trainer, as on another worker
+    second.run()
+    assert second.epoch == straight.epoch
+    for k, v in straight.model.state_dict().items():
+        torch.testing.assert_close(second.model.state_dict()[k], v, msg=k)
+    assert [h["epoch"] for h in second.history] == list(range(1, straight.epoch + 1))
+
+
+def test_sweep_runs_across_both_workers(eng):
+    cfgs = sweep_configs("circles", range(4), ["random", "truth"], train=dict(epochs=3), model=dict(restarts=1))
+    records = eng.sweep(cfgs)
+    assert len(records) == 8
+    assert {r["init"] for r in records} == {"random", "truth"}
+    assert len({r["worker"] for r in records}) == 2  # both workers trained
+    for r in records:
+        assert 0 <= r["accuracy"] <= 1 and np.isfinite(r["elbo"]) and r["log_px"] >= r["elbo"] - 1e-4
+
+
+def test_cli_sweep_writes_records_and_rejects_bad_arguments(dask_cluster, tmp_path):
+    out = tmp_path / "sw"
+    cmd = [sys.executable, "-m", "vmonf_core", "sweep", "--preset", "circles", "--seeds", "0-1", "--init", "random,kmeans",
+           "--epochs", "2", "--restarts", "1", "--scheduler", dask_cluster.address, "--out", str(out)]
+    p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    recs = json.loads((out / "sweep.json").read_text())
+    assert len(recs) == 4
+    assert set(recs[0]) >= {"preset", "seed", "init", "ari", "nmi", "accuracy", "elbo", "log_px", "test_log_likelihood",
+                            "seconds", "worker"}
+    assert "| kmeans | 2 |" in p.stdout
+    for bad in (["--seeds", "x"], ["--seeds", "0-1", "--init", "nope"], ["--seeds", "0", "--scheduler", "nowhere"]):
+        p = subprocess.run([sys.executable, "-m", "vmonf_core", "sweep", "--preset", "circles", "--out", str(out), *bad],
+                           cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1, (bad, p.stderr)
+
+
+def test_stop_answers_within_a_second_and_resume_continues(eng):
+    data = load_data(_cfg())
+    job = eng.submit("stopper", _cfg(epochs=500), data)
+    _wait_running(job)
+    t = time.monotonic()
+    job.stop()
+    while not job.poll().finished:
+        time.sleep(0.02)
+    assert time.monotonic() - t < 2.0
+    assert job.status == "stopped" and job.resumable
+    done = job.history[-1]["epoch"]
+    again = eng.submit("stopper", job.cfg, data, trainer_state=job.result["trainer_state"], history=job.history)
+    _wait_running(again)
+    again.stop()
+    again.wait(30)
+    assert again.status == "stopped"
+    assert again.history[-1]["epoch"] > done  # it continued, not restarted
+    assert [h["epoch"] for h in again.history] == list(range(1, again.history[-1]["epoch"] + 1))
+
+
+def test_a_queued_job_can_be_stopped_and_a_new_train_replaces_the_old(eng, dask_cluster):
+    data = load_data(_cfg())
+    blockers = [eng.submit(f"blocker{i}", _cfg(epochs=500, seed=i), data) for i in range(2)]  # both workers busy
+    for b in blockers:
+        _wait_running(b)
+    queued = eng.submit("q", _cfg(), data)
+    time.sleep(0.5)
+    assert queued.poll().status == "queued" and eng.queue_position(queued) == 1
+    queued.stop()
+    assert queued.status == "cancelled"
+    replaced = blockers[0]
+    newer = eng.submit("blocker0", _cfg(epochs=2), data)  # same owner: the old job is stopped
+    replaced.wait(30)
+    assert replaced.status == "stopped"
+    blockers[1].stop()
+    assert newer.wait(120).status == "done"
+
+
+def test_the_queue_has_a_cap(dask_cluster):
+    small = Engine(EngineSettings(scheduler=dask_cluster.address, max_queue=1))
+    try:
+        data = load_data(_cfg())
+        first = small.submit("a", _cfg(epochs=500), data)
+        with pytest.raises(QueueFull, match="queue is full"):
+            small.submit("b", _cfg(), data)
+        first.stop()
+    finally:
+        small.close()
+
+
+def test_a_job_whose_page_stopped_polling_is_cancelled(dask_cluster):
+    short = Engine(EngineSettings(scheduler=dask_cluster.address, lease=5))
+    try:
+        job = short.submit("gone", _cfg(epochs=2000), load_data(_cfg()))
+        _wait_running(job)
+        time.sleep(9)  # no polls: the lease (5 s) expires and the reaper stops the job
+        assert job.error and "tab was closed" in job.error
+        job.wait(30)
+        assert job.status == "stopped"
+        assert job not in short.active()
+    finally:
+        short.close()
+
+
+def test_same_seed_gives_identical_metrics_alone_or_next_to_three_other_jobs(eng):
+    cfg = _cfg(seed=7, epochs=3)
+    data = load_data(cfg)
+    alone = eng.submit("r0", cfg, data).wait(120)
+    crowd = [eng.submit(f"r{i}", cfg if i == 0 else _cfg(seed=i, epochs=3), data) for i in range(4)]
+    for j in crowd:
+        j.wait(180)
+    a, b = alone.result["metrics"], crowd[0].result["metrics"]
+    assert alone.status == crowd[0].status == "done"
+    for k in ("ari", "elbo", "log_px", "test_log_likelihood"):
+        assert a[k] == b[k], k
+    torch.testing.assert_close(alone.result["model_state"], crowd[0].result["model_state"], rtol=0, atol=0)
+
+
+def test_killing_a_worker_shows_an_error_on_the_page_and_the_next_train_works(dask_cluster):
+    at = page("playground")
+    at.sidebar.number_input(key="pg_set_epochs").set_value(3000)
+    at.sidebar.number_input(key="pg_set_restarts").set_value(1)
+    at.button(key="pg_train").click().run()
+    job = at.session_state["pg_job"]
+    _wait_running(job)
+    with dask_cluster.client() as c:
+        pid = c.run(os.getpid, workers=[job.worker])[job.worker]
+    os.kill(pid, signal.SIGKILL)
+    t = time.monotonic()
+    while not job.poll().finished and time.monotonic() - t < 10:
+        time.sleep(0.1)
+    assert job.status == "error", job.status
+    at.run()
+    assert any("worker process" in e.value for e in at.error), [e.value for e in at.error]
+    dask_cluster.wait_for_workers(2)  # the nanny replaced the worker
+    at.sidebar.number_input(key="pg_set_epochs").set_value(2)
+    at.button(key="pg_train").click().run()
+    assert at.session_state["pg_job"].wait(120).status == "done"
