@@ -1,66 +1,61 @@
-"""UI benchmarks: time to interactive, live refresh rate, and training slow-down with the UI refreshing.
+"""The engine's targets, measured in headless Chromium against `streamlit run app.py` (issue 9).
 
-Starts `streamlit run app.py`, drives the playground in headless Chromium (Debian's
-/usr/bin/chromium via Playwright), and compares the app's training time with the same
-run headless (same settings, one torch thread as in the app).
+* cluster ready: seconds from the first page load until Home reports a worker ready (embedded local cluster);
+* click -> first progress, Stop -> stopped, and the app's "Train time" against the CLI's `seconds`
+  (same preset and seed, one torch thread);
+* `--sessions 6`: six browser sessions click Train at once; p95 click -> first progress (a queued job counts once it
+  shows its position) and whether every session finishes; with `--scheduler ADDR` it reports which workers ran jobs.
 
-Usage: python bench/ui_overhead.py [--epochs 40]
+Usage: python bench/ui_overhead.py [--sessions 6] [--scheduler tcp://127.0.0.1:8786]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PROGRESS = re.compile(r"(queued: position|running: |done: epoch)")  # the job is visibly queued or running
 
 
-# With VMONF_PIN=1 the server (and the headless baseline) get core 0 and the browser core 1;
-# by default everything shares the machine, as when a teacher runs app and browser on one laptop.
-PIN_SERVER = ["taskset", "-c", "0"] if os.environ.get("VMONF_PIN") and (os.cpu_count() or 1) >= 2 else []
+def cli_seconds(seed: int = 0) -> float:
+    out = Path(tempfile.mkdtemp()) / "run"
+    subprocess.run([sys.executable, "-m", "vmonf_core", "train", "--preset", "pinwheel", "--seed", str(seed), "--threads", "1",
+                    "--quiet", "--out", str(out)], cwd=ROOT, check=True, capture_output=True, env={**os.environ, "VMONF_SCHEDULER": ""})
+    return json.loads((out / "metrics.json").read_text())["seconds"]
 
 
-def headless_seconds(epochs: int) -> float:
-    code = f"""
-import torch; torch.set_num_threads(1)
-from vmonf_core.datasets import make_toy, train_test_split
-from vmonf_core.training import Trainer
-x, y = make_toy("pinwheel", n=1000, noise=1.0, seed=0)
-xtr, xte, _, _ = train_test_split(x, y, 0.2, seed=0)
-model = dict(dim=2, n_components=5, flow="realnvp", depth=4, hidden=32, posterior_hidden=[64, 64], posterior_batch_norm=True,
-             prior="uniform", restarts=4)
-train = dict(t0=1.0, t_decay=1e-3, lr=1e-2, batch_size=128, epochs={epochs}, seed=0, init="spectral", init_epochs=15,
-             pretrain_epochs=10)
-print(Trainer(model, xtr, None, xte, train).run().seconds)
-"""
-    out = subprocess.run(PIN_SERVER + [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    return float(out.stdout.strip().splitlines()[-1])
+def _wait_idle(page) -> None:
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--epochs", type=int, default=40)
+    p.add_argument("--sessions", type=int, default=1)
+    p.add_argument("--scheduler", default="")
     p.add_argument("--port", type=int, default=8777)
     a = p.parse_args()
     from playwright.sync_api import sync_playwright
 
-    if PIN_SERVER:
-        os.sched_setaffinity(0, {1})  # this driver and the Chromium it start
+    env = dict(os.environ, PYTHONPATH=str(ROOT), VMONF_SCHEDULER=a.scheduler)
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(a.port),
+                             "--server.address", "127.0.0.1", "--server.headless", "true"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{a.port}"
     pw = sync_playwright().start()
     b = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-    t_start = time.perf_counter()
-    proc = subprocess.Popen(PIN_SERVER + [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(a.port)], cwd=ROOT,
-                            env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{a.port}"
     try:
         while True:
             try:
@@ -68,46 +63,64 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.1)
-        t_up = time.perf_counter()
-        if True:
-            page = b.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(url + "/playground")
-            page.get_by_role("button", name="Train").wait_for(timeout=120_000)
-            t_interactive = time.perf_counter()
-            second = b.new_page(viewport={"width": 1400, "height": 1000})
+        home = b.new_page()
+        t0 = time.perf_counter()
+        home.goto(url)
+        home.get_by_text("Compute device").wait_for(timeout=120_000)
+        t_loaded = time.perf_counter()
+        home.get_by_text(re.compile(r"worker(s)? ready")).wait_for(timeout=120_000)
+        t_ready = time.perf_counter()
+        print(f"home loaded in {t_loaded - t0:.1f} s; cluster ready {t_ready - t0:.1f} s after the first page load")
+        pages = [b.new_context(viewport={"width": 1400, "height": 1000}).new_page() for _ in range(a.sessions)]
+        for pg in pages:
+            pg.goto(url + "/playground")
+            pg.get_by_role("button", name="Train").wait_for(timeout=120_000)
+            _wait_idle(pg)
+        lat = []
+        for pg in pages:
             t = time.perf_counter()
-            second.goto(url + "/playground")
-            second.get_by_role("button", name="Train").wait_for(timeout=120_000)
-            t_second = time.perf_counter() - t
-            second.close()
-            box = page.get_by_label("Epochs")
-            box.fill(str(a.epochs))
+            pg.get_by_role("button", name="Train").click()
+            pg.get_by_text(PROGRESS).first.wait_for(timeout=120_000)
+            lat.append(time.perf_counter() - t)
+            if a.sessions == 1:
+                pg.get_by_text(re.compile(r"running: epoch")).first.wait_for(timeout=120_000)
+                print(f"click -> first epoch record shown {time.perf_counter() - t:.2f} s")
+        if a.sessions == 1:
+            pg = pages[0]
+            pg.get_by_text("Train time (s)").wait_for(timeout=300_000)
+            app_s = float(pg.locator('[data-testid="stMetric"]').filter(has_text="Train time (s)").inner_text().split()[-1])
+            cli_s = cli_seconds(0)
+            print(f"click -> first progress {lat[0]:.2f} s; pinwheel seed 0: app Train time {app_s:.2f} s, "
+                  f"CLI seconds {cli_s:.2f} s (x{app_s / cli_s:.2f})")
+            box = pg.get_by_label("Epochs")
+            box.fill("2000")
             box.press("Enter")
-            page.wait_for_timeout(1500)
-            page.get_by_role("button", name="Train").click()
-            texts, stamps = [], []
-            pat = re.compile(r"(running|queued): epoch \d+/\d+")
-            while page.get_by_role("heading", name="Results").count() == 0:
-                found = [t for t in page.locator("p").all_inner_texts() if pat.search(t)]
-                if found and (not texts or found[0] != texts[-1]):
-                    texts.append(found[0])
-                    stamps.append(time.perf_counter())
-                page.wait_for_timeout(100)
-            page.get_by_text("Train time (s)").wait_for(timeout=60_000)
-            metric = page.locator('[data-testid="stMetric"]').filter(has_text="Train time (s)").inner_text()
-            app_seconds = float(metric.split()[-1])
+            _wait_idle(pg)
+            pg.get_by_role("button", name="Train").click()
+            pg.get_by_text(re.compile(r"running: epoch [1-9]")).first.wait_for(timeout=120_000)
+            t = time.perf_counter()
+            pg.get_by_role("button", name="Stop").click()
+            pg.get_by_text(re.compile(r"stopped: epoch")).first.wait_for(timeout=60_000)
+            print(f"Stop -> stopped shown {time.perf_counter() - t:.2f} s")
+        else:
+            done = 0
+            for pg in pages:
+                pg.get_by_role("heading", name="Results").wait_for(timeout=900_000)
+                done += pg.locator("text=Traceback").count() == 0
+            p95 = sorted(lat)[max(0, int(round(0.95 * len(lat))) - 1)]
+            print(f"{a.sessions} sessions: click -> first progress p95 {p95:.2f} s, median {statistics.median(lat):.2f} s; "
+                  f"{done}/{a.sessions} finished with results")
+            if a.scheduler:
+                from distributed import Client
+
+                with Client(a.scheduler, set_as_default=False) as c:
+                    counts = c.run(lambda dask_worker: sum(1 for k in dask_worker.state.log if "vmonf-train" in str(k)))
+                print("jobs seen per worker:", {w.split(":")[-1]: n > 0 for w, n in counts.items()})
     finally:
         b.close()
         pw.stop()
         proc.terminate()
-    gaps = [t2 - t1 for t1, t2 in zip(stamps, stamps[1:])]
-    hz = (len(gaps) / sum(gaps)) if gaps else float("nan")
-    head = headless_seconds(a.epochs)
-    print(f"server up after {t_up - t_start:.1f} s; playground interactive {t_interactive - t_up:.2f} s after the server was up "
-          f"(first visit, includes importing torch/sklearn/plotly); a second visitor: {t_second:.2f} s")
-    print(f"live view: {len(texts)} distinct progress updates, {hz:.2f} Hz while training")
-    print(f"training {a.epochs} epochs (+15 init): app {app_seconds:.1f} s, headless {head:.1f} s, "
-          f"slow-down {100 * (app_seconds / head - 1):+.0f}%")
+        proc.wait(20)
 
 
 if __name__ == "__main__":

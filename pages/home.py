@@ -3,6 +3,7 @@
 import streamlit as st
 import torch
 
+from ui.jobs import engine_status
 from vmonf_core.datasets import pinwheel
 from vmonf_core.plots import data_figure
 from vmonf_core.training import resolve_device
@@ -41,8 +42,9 @@ with right:
     x, y = pinwheel(600, seed=0)
     st.plotly_chart(data_figure(x, truth=y, title="The pinwheel: 5 curved clusters"), width="stretch", key="home_fig")
     device = resolve_device("auto")
-    name = torch.cuda.get_device_name(0) if device.type == "cuda" else "CPU"
-    st.info(f"Compute device: **{device.type.upper()}** ({name}), torch {torch.__version__}, {torch.get_num_threads()} thread(s) per op.")
+    name = f" ({torch.cuda.get_device_name(0)})" if device.type == "cuda" else ""
+    st.info(f"Compute device of this server: **{device.type.upper()}**{name}, torch {torch.__version__}.")
+    engine_status()
 
 st.subheader("Pages")
 c1, c2, c3 = st.columns(3)
