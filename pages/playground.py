@@ -16,7 +16,7 @@ from vmonf_core.training import validate_data
 st.title("Playground")
 
 data = data_source()
-settings = W.settings_panel("pg", default_K=5)
+settings = W.settings_panel("pg", dataset=data.info["name"] if data is not None else None)
 did = W.data_id(data.x) if data is not None else None
 if data is not None:
     current_labels(data, did)  # a changed dataset clears stale labels (with a notice)

@@ -54,6 +54,10 @@ def test_thesis_and_fast_buttons_set_the_recipes():
     at.button(key="pg_thesis").click().run()
     assert at.sidebar.number_input(key="pg_set_lr").value == 1e-3
     assert at.sidebar.number_input(key="pg_set_restarts").value == 1
+    assert at.sidebar.number_input(key="pg_set_depth").value == 8  # the thesis's pinwheel: 8 blocks of width 8
+    assert at.sidebar.number_input(key="pg_set_hidden").value == 8
+    assert at.sidebar.text_input(key="pg_set_posterior_hidden").value == "3"
+    assert at.sidebar.slider(key="pg_n").value == 3200
     at.button(key="pg_fast").click().run()
     assert at.sidebar.number_input(key="pg_set_lr").value == 1e-2
 
@@ -64,7 +68,7 @@ def test_bad_settings_show_an_error_and_keep_the_previous_model():
     at.button(key="pg_train").click().run()
     wait_for_job(at, "pg_job")
     model = at.session_state["pg_result"]["model"]
-    for key, value, message in (("pg_set_lr", -1.0, "lr must be"), ("pg_set_K", 600, "n_components"), ("pg_set_depth", 0, "depth"),
+    for key, value, message in (("pg_set_lr", -1.0, "lr must be"), ("pg_set_depth", 0, "depth"),
                                 ("pg_set_t0", 0.0, "t0")):
         at.sidebar.number_input(key=key).set_value(value)
         at.button(key="pg_train").click().run()

@@ -163,3 +163,52 @@ def test_kmeans_init_runs_an_init_phase():
 def test_cuda_is_used_when_available():
     tr = Trainer(SMALL, _blobs()[0], config=dict(epochs=1))
     assert tr.device.type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_thesis_recipes_are_the_thesis_settings():
+    from vmonf_core.experiments import load_data, resolve
+
+    pw = resolve("pinwheel", "thesis")
+    assert (pw["model"]["flow"], pw["model"]["depth"], pw["model"]["hidden"], pw["model"]["hidden_layers"]) == ("realnvp", 8, 8, 1)
+    assert pw["model"]["posterior_hidden"] == [3] and pw["model"]["restarts"] == 1
+    assert (pw["train"]["lr"], pw["train"]["batch_size"], pw["train"]["epochs"], pw["train"]["init"]) == (1e-3, 512, 400, "random")
+    assert len(load_data(pw).x) == 2560  # 512 per wing
+    ci = resolve("circles", "thesis")
+    assert (ci["model"]["depth"], ci["model"]["hidden"], ci["model"]["posterior_hidden"]) == (10, 8, [16, 16])
+    assert (ci["train"]["batch_size"], ci["train"]["epochs"]) == (128, 500) and len(load_data(ci).x) == 1024
+    cs = resolve("circles-semi", "thesis")
+    assert cs["model"] == ci["model"]
+    assert (cs["train"]["pretrain_epochs"], cs["train"]["epochs"], cs["train"]["semi_mode"]) == (300, 500, "alternate")
+    d = load_data(cs)
+    assert np.bincount(d.labels[d.labels >= 0]).tolist() == [16, 16]
+    with pytest.raises(ValueError, match="no thesis recipe"):
+        resolve("moons", "thesis")
+
+
+def test_reported_elbo_is_the_selected_snapshots_elbo_at_its_temperature():
+    """metrics.json's ELBO is on the training curve's scale: the curve's value at the selected snapshot, same T."""
+    from vmonf_core.experiments import resolve, run
+
+    cfg = resolve("circles", train=dict(seed=2, epochs=12, init="random", t_decay=5e-3, t_min=0.1, eval_points=100_000),
+                  model=dict(restarts=1), data=dict(n=300))
+    out = run(cfg, with_baselines=False)
+    train_recs = [h for h in out.result.history if h["phase"] == "train"]
+    best = max(train_recs, key=lambda h: h["objective"])
+    assert out.metrics["temperature"] == pytest.approx(best["temperature"], rel=1e-6)
+    assert out.metrics["temperature"] < 1.0  # trained below T = 1: scoring at T = 1 would be a different number
+    assert out.metrics["elbo"] == pytest.approx(best["elbo"], abs=1e-6)
+    model = out.result.model
+    x = torch.as_tensor(out.data.x, dtype=model.dtype)
+    assert float(model.elbo(x).mean()) == pytest.approx(float(model.elbo(x, best["temperature"]).mean()))
+
+
+def test_checkpoints_keep_the_temperature(tmp_path):
+    from vmonf_core import VMoNF
+
+    m = VMoNF(2, 3)
+    m.set_temperature(0.25)
+    m.save(tmp_path / "m.pt")
+    back = VMoNF.load(tmp_path / "m.pt")
+    assert float(back.temperature) == 0.25
+    x = torch.randn(5, 2)
+    torch.testing.assert_close(back.posterior(x), torch.softmax(back.posterior_logits(x) / 0.25, -1))

@@ -15,7 +15,7 @@ import streamlit as st
 import torch
 
 from vmonf_core import load_checkpoint, previews, save_checkpoint
-from vmonf_core.experiments import Data, jsonable_metrics
+from vmonf_core.experiments import PRESETS, Data, jsonable_metrics, resolve
 from vmonf_core.mixture import ModelConfig
 from vmonf_core.plots import (
     bounds_of,
@@ -31,11 +31,25 @@ from vmonf_core.training import TrainConfig
 
 MAX_CHECKPOINT_BYTES = 20 * 1024 * 1024
 
-FAST = dict(flow="realnvp", depth=4, hidden=32, posterior_hidden="64,64", posterior_batch_norm=True, prior="uniform",
-            t0=1.0, t_decay=1e-3, lr=1e-2, batch_size=128, epochs=40, restarts=4, init="spectral")
-INIT_EPOCHS = {"random": 0, "kmeans": 3, "spectral": 15, "mixed": 15}
-THESIS = dict(flow="realnvp", depth=4, hidden=32, posterior_hidden="64", posterior_batch_norm=False, prior="uniform",
-              t0=1.0, t_decay=1e-3, lr=1e-3, batch_size=64, epochs=100, restarts=1, init="random")
+INIT_EPOCHS = {"random": 0, "kmeans": 3, "spectral": 15, "mixed": 15, "truth": 15}
+# which preset's recipes a toy dataset uses (K follows the dataset too; the user can still override it)
+PRESET_OF = {"pinwheel": "pinwheel", "circles": "circles", "moons": "moons"}
+DEFAULT_K = {"pinwheel": 5, "circles": 2, "moons": 2, "blobs": 4, "spirals": 2, "checkerboard": 2}
+# measured with: python -m vmonf_core sweep --preset P --recipe thesis --seeds 0-9 (README, "Thesis settings")
+THESIS_MEASURED = {
+    "pinwheel": "ARI over seeds 0-9: median {pinwheel}",
+    "circles": "ARI over seeds 0-9: median {circles}",
+}
+
+
+def recipe_values(preset: str, recipe: str) -> dict[str, Any]:
+    """Widget values of a preset's recipe, read from ``vmonf_core.experiments.PRESETS`` (the one table)."""
+    cfg = resolve(preset, recipe)
+    m, t = cfg["model"], cfg["train"]
+    return dict(flow=m["flow"], depth=m["depth"], hidden=m["hidden"], hidden_layers=m.get("hidden_layers", 2),
+                posterior_hidden=",".join(map(str, m["posterior_hidden"])), posterior_batch_norm=m["posterior_batch_norm"],
+                prior=m.get("prior", "uniform"), restarts=m["restarts"], t0=t.get("t0", 1.0), t_decay=t.get("t_decay", 1e-3),
+                lr=t["lr"], batch_size=t["batch_size"], epochs=t["epochs"], init=t.get("init", "random"))
 
 
 def data_id(x: np.ndarray) -> str:
@@ -51,23 +65,46 @@ def apply_recipe(prefix: str, recipe: dict[str, Any]) -> None:
         st.session_state[_key(prefix, k)] = v
 
 
-def settings_panel(prefix: str, default_K: int, seed: int = 0) -> dict[str, Any]:
-    """Model and training controls (in the sidebar); returns raw widget values."""
-    for k, v in {**FAST, "K": default_K, "seed": seed}.items():
+def apply_thesis(prefix: str, preset: str) -> None:
+    """The thesis's setting for ``preset`` (a button callback: it runs before the widgets exist)."""
+    apply_recipe(prefix, recipe_values(preset, "thesis"))
+    if prefix == "pg":  # the thesis's data size too (training points + the 20% held out)
+        st.session_state["pg_n"] = int(resolve(preset, "thesis")["data"]["n"])
+
+
+def settings_panel(prefix: str, dataset: str | None = None, seed: int = 0) -> dict[str, Any]:
+    """Model and training controls (in the sidebar); returns raw widget values.
+
+    The recipes come from the preset of ``dataset`` (pinwheel's for data without one); K follows the dataset.
+    """
+    preset = PRESET_OF.get(dataset or "", "pinwheel")
+    fast = recipe_values(preset, "default")
+    for k, v in {**fast, "K": DEFAULT_K.get(dataset or "", 5), "seed": seed}.items():
         st.session_state.setdefault(_key(prefix, k), v)
+    if dataset is not None and st.session_state.get(f"{prefix}_dataset_seen") not in (None, dataset):
+        st.session_state[_key(prefix, "K")] = DEFAULT_K.get(dataset, st.session_state[_key(prefix, "K")])
+    st.session_state[f"{prefix}_dataset_seen"] = dataset
     sb = st.sidebar
     sb.subheader("Model")
     c1, c2 = sb.columns(2)
-    if c1.button("Fast settings", key=f"{prefix}_fast", help="Our recipe: lr 1e-2, k-means init, 4 restarts"):
-        apply_recipe(prefix, FAST)
-    if c2.button("Thesis settings", key=f"{prefix}_thesis", help="The thesis recipe: lr 1e-3, one random start"):
-        apply_recipe(prefix, THESIS)
+    has_thesis = "thesis" in PRESETS[preset]
+    measured = THESIS_MEASURED.get(preset, "")
+    c1.button("Fast settings", key=f"{prefix}_fast", on_click=apply_recipe, args=(prefix, fast),
+              help=f"Our recipe for {preset}: lr {fast['lr']:g}, {fast['init']} init, {fast['restarts']} restarts, "
+                   f"{fast['epochs']} epochs")
+    c2.button("Thesis settings", key=f"{prefix}_thesis", disabled=not has_thesis, on_click=apply_thesis, args=(prefix, preset),
+              help=(f"The thesis's own {preset} setting (chapter 5): one random start, lr 1e-3, "
+                    f"{recipe_values(preset, 'thesis')['epochs']} epochs. {measured}" if has_thesis
+                    else "The thesis did not run this dataset."))
+    if has_thesis and measured:
+        sb.caption(f"Thesis settings on {preset}: {measured}.")
     v: dict[str, Any] = {}
-    v["K"] = sb.number_input("Components K", step=1, key=_key(prefix, "K"))
+    v["K"] = sb.number_input("Components K", 2, 64, step=1, key=_key(prefix, "K"))
     v["flow"] = sb.selectbox("Flow", ["realnvp", "maf", "lu-prelu"], key=_key(prefix, "flow"))
     c1, c2 = sb.columns(2)
     v["depth"] = c1.number_input("Depth", step=1, key=_key(prefix, "depth"))
     v["hidden"] = c2.number_input("Hidden width", step=8, key=_key(prefix, "hidden"))
+    v["hidden_layers"] = sb.number_input("Hidden layers per block", 1, 8, step=1, key=_key(prefix, "hidden_layers"))
     v["posterior_hidden"] = sb.text_input("q(k|x) hidden layers", key=_key(prefix, "posterior_hidden"),
                                           help="Comma-separated widths, e.g. 64,64")
     v["posterior_batch_norm"] = sb.checkbox("BatchNorm in q", key=_key(prefix, "posterior_batch_norm"))
@@ -84,9 +121,10 @@ def settings_panel(prefix: str, default_K: int, seed: int = 0) -> dict[str, Any]
     v["seed"] = c2.number_input("Seed", step=1, key=_key(prefix, "seed"))
     c1, c2 = sb.columns(2)
     v["restarts"] = c1.number_input("Restarts", step=1, key=_key(prefix, "restarts"))
-    v["init"] = c2.selectbox("Init", ["spectral", "kmeans", "mixed", "random"], key=_key(prefix, "init"),
+    v["init"] = c2.selectbox("Init", ["spectral", "kmeans", "mixed", "random", "truth"], key=_key(prefix, "init"),
                              help="Pseudo-labels that pretrain flows and q first: spectral (k-NN graph; 15 epochs), "
-                                  "k-means (3 epochs), mixed (both, across restarts), or none")
+                                  "k-means (3 epochs), mixed (both, across restarts), truth (the true classes, 15 epochs: "
+                                  "the control experiment, then unsupervised), or random (none)")
     return v
 
 
@@ -97,6 +135,7 @@ def build_config(v: dict[str, Any], dim: int, pretrain_epochs: int = 10) -> dict
     except ValueError:
         raise ValueError(f"q(k|x) hidden layers must be comma-separated integers, got {v['posterior_hidden']!r}") from None
     model = dict(n_components=int(v["K"]), flow=v["flow"], depth=int(v["depth"]), hidden=int(v["hidden"]),
+                 hidden_layers=int(v.get("hidden_layers", 2)),
                  posterior_hidden=hidden, posterior_batch_norm=bool(v["posterior_batch_norm"]), prior=v["prior"],
                  restarts=int(v["restarts"]))
     train = dict(t0=float(v["t0"]), t_decay=float(v["t_decay"]), lr=float(v["lr"]), batch_size=int(v["batch_size"]),

@@ -26,9 +26,19 @@ __all__ = ["PRESETS", "resolve", "load_data", "Data", "run", "RunOutput", "label
 
 _TOY_MODEL = dict(flow="realnvp", depth=4, hidden=32, hidden_layers=2, posterior_hidden=[64, 64], posterior_batch_norm=True)
 _TOY_TRAIN = dict(epochs=40, batch_size=128, lr=1e-2, init="kmeans", t_min=0.1)
-# The thesis recipe (chapter 5): one random start, lr 1e-3, q with one hidden layer, no BatchNorm.
-_THESIS_TOY_MODEL = dict(flow="realnvp", depth=4, hidden=32, hidden_layers=2, posterior_hidden=[64], posterior_batch_norm=False, restarts=1)
-_THESIS_TOY_TRAIN = dict(epochs=100, batch_size=64, lr=1e-3, init="random", t0=1.0, t_decay=1e-3)
+# The thesis's own settings (chapter 5), per experiment: RealNVP blocks whose s/t nets have one hidden layer of 8,
+# one random start, Adam lr 1e-3. The data sizes are training points; the 20% test split comes on top.
+_THESIS_RNVP = dict(flow="realnvp", hidden=8, hidden_layers=1, posterior_batch_norm=False, restarts=1)
+_THESIS_TRAIN = dict(lr=1e-3, init="random", t0=1.0, t_decay=1e-3)
+THESIS_PINWHEEL = {"data": {"n": 3200},  # 2,560 training points, 512 per wing
+                   "model": dict(_THESIS_RNVP, depth=8, posterior_hidden=[3]),
+                   "train": dict(_THESIS_TRAIN, batch_size=512, epochs=400)}
+THESIS_CIRCLES = {"data": {"n": 1280},  # 1,024 training points
+                  "model": dict(_THESIS_RNVP, depth=10, posterior_hidden=[16, 16]),
+                  "train": dict(_THESIS_TRAIN, batch_size=128, epochs=500)}
+THESIS_CIRCLES_SEMI = {"data": {"n": 1280, "labels_per_class": 16},
+                       "model": dict(THESIS_CIRCLES["model"]),
+                       "train": dict(THESIS_CIRCLES["train"], pretrain_epochs=300, semi_mode="alternate")}
 
 PRESETS: dict[str, dict[str, Any]] = {
     "pinwheel": {
@@ -36,29 +46,27 @@ PRESETS: dict[str, dict[str, Any]] = {
         "data": {"name": "pinwheel", "n": 1000, "test_fraction": 0.2},
         "model": dict(_TOY_MODEL, n_components=5, restarts=4),
         "train": dict(_TOY_TRAIN, init="spectral", init_epochs=15),
-        "thesis": {"model": dict(_THESIS_TOY_MODEL, n_components=5), "train": dict(_THESIS_TOY_TRAIN)},
+        "thesis": THESIS_PINWHEEL,
     },
     "circles": {
         "description": "Two concentric circles, unsupervised, K=2: the half-space failure (thesis 5.1.2).",
         "data": {"name": "circles", "n": 1000, "test_fraction": 0.2},
         "model": dict(_TOY_MODEL, n_components=2, restarts=4),
         "train": dict(_TOY_TRAIN),
-        "thesis": {"model": dict(_THESIS_TOY_MODEL, n_components=2), "train": dict(_THESIS_TOY_TRAIN)},
+        "thesis": THESIS_CIRCLES,
     },
     "circles-semi": {
         "description": "Two circles with 16 labels per class: semi-supervision recovers them.",
         "data": {"name": "circles", "n": 1000, "test_fraction": 0.2, "labels_per_class": 16},
         "model": dict(_TOY_MODEL, n_components=2, restarts=2),
         "train": dict(_TOY_TRAIN, init="random", pretrain_epochs=20, supervised_weight=5.0),
-        "thesis": {"model": dict(_THESIS_TOY_MODEL, n_components=2),
-                   "train": dict(_THESIS_TOY_TRAIN, pretrain_epochs=20, semi_mode="alternate")},
+        "thesis": THESIS_CIRCLES_SEMI,
     },
     "moons": {
         "description": "Two moons, K=2.",
         "data": {"name": "moons", "n": 1000, "test_fraction": 0.2},
         "model": dict(_TOY_MODEL, n_components=2, restarts=4),
         "train": dict(_TOY_TRAIN),
-        "thesis": {"model": dict(_THESIS_TOY_MODEL, n_components=2), "train": dict(_THESIS_TOY_TRAIN)},
     },
     "mnist": {
         "description": "MNIST digits 0-4 at 14x14, MAF components: a quick CPU setting.",
@@ -91,7 +99,9 @@ def resolve(
     p = copy.deepcopy(PRESETS[preset])
     if recipe == "thesis":
         if "thesis" not in p:
-            raise ValueError(f"preset {preset!r} has no thesis recipe (use preset 'mnist-thesis')")
+            raise ValueError(f"preset {preset!r} has no thesis recipe (the thesis ran pinwheel, circles, circles-semi and "
+                             "mnist-thesis)")
+        p["data"].update(p["thesis"].get("data", {}))
         p["model"].update(p["thesis"]["model"])
         p["train"] = dict(p["thesis"]["train"])
     cfg = {"preset": preset, "recipe": recipe, "data": {**p["data"], **(data or {})},
@@ -181,7 +191,8 @@ def score(model, data: Data, seed: int = 0, with_baselines: bool = True) -> dict
         test_ll = float(model.log_prob(torch.as_tensor(data.x_test, dtype=model.dtype, device=model.device)).mean()) if len(data.x_test) else float("nan")
         elbo = float(model.elbo(x).mean())
         log_px = float(model.log_prob(x).mean())
-    out: dict[str, Any] = {"test_log_likelihood": test_ll, "elbo": elbo, "log_px": log_px, "predictions": pred}
+    out: dict[str, Any] = {"test_log_likelihood": test_ll, "elbo": elbo, "temperature": float(model.temperature),
+                           "log_px": log_px, "predictions": pred}
     if data.image_size:
         out["test_bits_per_dim"] = _bits_per_dim(test_ll, data.x_test, data.image_size)
     if data.y is not None:

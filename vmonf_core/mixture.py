@@ -125,6 +125,8 @@ class VMoNF(nn.Module):
         self.register_buffer("shift", torch.zeros(c.dim))
         self.register_buffer("scale", torch.ones(c.dim))
         self.register_buffer("active_restart", torch.zeros((), dtype=torch.long))
+        # the temperature q was trained at (its last value for the selected snapshot): the default wherever q is used
+        self.register_buffer("temperature", torch.ones(()))
 
     @classmethod
     def from_config(cls, config: ModelConfig | dict[str, Any]) -> VMoNF:
@@ -182,8 +184,20 @@ class VMoNF(nn.Module):
         """``log p(k)``: ``(R, K)``."""
         return torch.log_softmax(self.prior_logits, -1)
 
-    def all_elbo_terms(self, x: Tensor, temperature: float = 1.0) -> dict[str, Tensor]:
-        """ELBO terms for every restart, each ``(R, N)``."""
+    def _t(self, temperature: float | None) -> float:
+        t = float(self.temperature) if temperature is None else temperature
+        if not (isinstance(t, int | float) and t > 0 and t < float("inf")):
+            raise ValueError(f"temperature must be > 0, got {temperature!r}")
+        return float(t)
+
+    @torch.no_grad()
+    def set_temperature(self, temperature: float) -> None:
+        """Remember the temperature ``T`` that ``q(k|x) = softmax(logits / T)`` was trained at."""
+        self.temperature.fill_(self._t(temperature))
+
+    def all_elbo_terms(self, x: Tensor, temperature: float | None = None) -> dict[str, Tensor]:
+        """ELBO terms for every restart, each ``(R, N)``, at ``temperature`` (default: the trained one)."""
+        temperature = self._t(temperature)
         return elbo_terms(self.all_component_log_prob(x), self.all_log_prior(), self.all_posterior_logits(x), temperature)
 
     # ------------------------------------------------------- the public model
@@ -210,24 +224,22 @@ class VMoNF(nn.Module):
         """Logits of ``q(k|x)``: ``(N, K)``."""
         return self.all_posterior_logits(self.as_tensor(x))[self._r()]
 
-    def posterior(self, x: Any, temperature: float = 1.0) -> Tensor:
-        """``q(k|x) = softmax(logits / T)``: ``(N, K)``."""
-        if not temperature > 0:
-            raise ValueError(f"temperature must be > 0, got {temperature!r}")
-        return torch.softmax(self.posterior_logits(x) / temperature, -1)
+    def posterior(self, x: Any, temperature: float | None = None) -> Tensor:
+        """``q(k|x) = softmax(logits / T)``: ``(N, K)``; ``T`` defaults to the trained temperature."""
+        return torch.softmax(self.posterior_logits(x) / self._t(temperature), -1)
 
     def predict(self, x: Any) -> Tensor:
         """Cluster labels ``argmax_k q(k|x)``: ``(N,)``."""
         return self.posterior_logits(x).argmax(-1)
 
-    def elbo_terms(self, x: Any, temperature: float = 1.0) -> dict[str, Tensor]:
-        """The ELBO and its three terms per point, each ``(N,)`` (see :func:`objectives.elbo_terms`)."""
-        if not temperature > 0:
-            raise ValueError(f"temperature must be > 0, got {temperature!r}")
+    def elbo_terms(self, x: Any, temperature: float | None = None) -> dict[str, Tensor]:
+        """The ELBO and its three terms per point, each ``(N,)`` (see :func:`objectives.elbo_terms`), at ``temperature``
+        (default: the temperature the model was trained at, :attr:`temperature`)."""
+        temperature = self._t(temperature)
         x = self.as_tensor(x)
         return {k: v[self._r()] for k, v in self.all_elbo_terms(x, temperature).items()}
 
-    def elbo(self, x: Any, temperature: float = 1.0) -> Tensor:
+    def elbo(self, x: Any, temperature: float | None = None) -> Tensor:
         """Per-point ELBO ``(N,)``; ``elbo <= log_prob`` with equality when ``q = p(k|x)``."""
         return self.elbo_terms(x, temperature)["elbo"]
 
@@ -337,6 +349,8 @@ def load_checkpoint(path_or_file: Any, map_location: str | torch.device = "cpu")
         raise ValueError(f"unsupported checkpoint dtype {payload.get('dtype')!r}")
     model = VMoNF.from_config(config).to(dtype)
     expected = model.state_dict()
+    if "temperature" not in state and isinstance(state, dict):  # checkpoints from before the buffer: T = 1
+        state = {**state, "temperature": torch.ones((), dtype=dtype)}
     if set(state) != set(expected):
         missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
         raise ValueError(f"checkpoint does not match its config (missing {missing[:3]}, unexpected {unexpected[:3]})")

@@ -47,7 +47,7 @@ def grid_eval(model: Any, bounds: tuple[float, float, float, float], n: int = 12
     return {
         "gx": gx, "gy": gy,
         "argmax_q": logits.argmax(-1).cpu().numpy().reshape(n, n),
-        "q": torch.softmax(logits, -1).cpu().numpy().T.reshape(K, n, n),
+        "q": torch.softmax(logits / float(model.temperature), -1).cpu().numpy().T.reshape(K, n, n),  # at the trained T
         "log_px": lp.cpu().numpy().reshape(n, n),
         "log_px_k": lpk.cpu().numpy().T.reshape(K, n, n),
     }

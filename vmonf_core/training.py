@@ -416,14 +416,14 @@ class Trainer:
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, Any]:
-        """ELBO terms, log p(x) and test log-likelihood of the best restart, in eval mode."""
+        """ELBO terms (at the model's temperature buffer), log p(x) and test log-likelihood of the best restart, in eval mode."""
         m = self.model
         was = m.training
         m.eval()
         try:
             xe = self.x[self.eval_idx]
             log_px_k, log_px = self._log_px(xe)
-            terms = elbo_terms(log_px_k, m.all_log_prior(), m.all_posterior_logits(xe), self.temperature)
+            terms = elbo_terms(log_px_k, m.all_log_prior(), m.all_posterior_logits(xe), float(m.temperature))  # the snapshot's T
             per_restart = terms["elbo"].mean(1)
             if self.labeled is not None:  # with labels, restarts are ranked by ELBO minus the labeled loss
                 lb = self.labeled[: self.config.eval_points]
@@ -486,6 +486,7 @@ class Trainer:
             ps[0] += dt
             ps[1] += 1
             self.epoch += 1
+            self.model.set_temperature(self.temperature)  # snapshots carry the temperature they were scored at
             metrics = self.evaluate()
             if phase == "train" and math.isfinite(metrics["objective"]) and metrics["objective"] > self.best_elbo:
                 self.best_elbo, self.best_state = metrics["objective"], self._snapshot()
