@@ -36,10 +36,13 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server():
-    """Start the app on a free loopback port; yields its URL."""
+def server(request):
+    """Start the app on a free loopback port; yields its URL. Its engine is the embedded local cluster, unless the
+    module sets ``APP_SCHEDULER = "test-cluster"`` to point it (VMONF_SCHEDULER) at the test's dask scheduler."""
     port = _free_port()
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), VMONF_SCHEDULER="")
+    if getattr(request.module, "APP_SCHEDULER", None) == "test-cluster":
+        env["VMONF_SCHEDULER"] = request.getfixturevalue("dask_cluster").address
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],

@@ -1,4 +1,5 @@
-"""Load test: 6 concurrent browser sessions on one server, each training its own model.
+"""Load test: 6 concurrent browser sessions on one server, each training its own model on the test's Dask cluster
+(`dask scheduler` + two `dask worker` processes, via VMONF_SCHEDULER).
 
 Checks that every session finishes, that each sees only its own run (a different number of
 epochs per session), and that the server stays responsive; prints p95 latencies.
@@ -16,6 +17,7 @@ from browser_utils import requires_browser
 
 pytestmark = requires_browser
 SESSIONS = 6
+APP_SCHEDULER = "test-cluster"
 
 
 def _set_number(page, label: str, value: int) -> None:
@@ -31,7 +33,7 @@ def _idle(page) -> None:
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
 
 
-def test_six_concurrent_sessions_train_in_isolation(browser, server):
+def test_six_concurrent_sessions_train_in_isolation(browser, server, dask_cluster):
     contexts = [browser.new_context(viewport={"width": 1300, "height": 1000}) for _ in range(SESSIONS)]
     pages = [c.new_page() for c in contexts]
     for page in pages:
@@ -59,7 +61,7 @@ def test_six_concurrent_sessions_train_in_isolation(browser, server):
     prober.start()
     click_latency = []
     retried = 0
-    progress = re.compile(r"(queued|running|done): epoch")
+    progress = re.compile(r"(queued: position|running: |done: epoch)")
     for n, page in enumerate(pages):  # all six start (one or two train at a time, the rest queue)
         t = time.perf_counter()
         for _attempt in range(3):  # under load a click can land mid-rerun and be dropped; a user clicks again
@@ -91,6 +93,9 @@ def test_six_concurrent_sessions_train_in_isolation(browser, server):
             assert page.locator("text=Traceback").count() == 0
         totals = {int(p.get_by_label("Epochs").input_value()) for p in pages}
         assert len(totals) == SESSIONS  # the sessions really ran different settings
+        with dask_cluster.client() as c:  # both workers of the cluster trained
+            ran = c.run(lambda dask_worker: any("vmonf-train" in str(k) for k in dask_worker.state.log))
+        assert sum(ran.values()) == 2, ran
     finally:
         stop.set()
         prober.join(5)
