@@ -89,7 +89,7 @@ def test_six_concurrent_sessions_train_in_isolation(browser, server, dask_cluste
             total = int(re.search(r"done: epoch (\d+)/", done.inner_text()).group(1))
             own = int(page.get_by_label("Epochs").input_value())
             assert total == 15 + own  # this session's own run (15 spectral-init epochs + its epochs), nobody else's
-            page.get_by_role("heading", name="Results").wait_for(timeout=60_000)
+            page.get_by_role("heading", name="Results").wait_for(timeout=180_000)
             assert page.locator("text=Traceback").count() == 0
         totals = {int(p.get_by_label("Epochs").input_value()) for p in pages}
         assert len(totals) == SESSIONS  # the sessions really ran different settings

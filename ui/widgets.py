@@ -37,8 +37,8 @@ PRESET_OF = {"pinwheel": "pinwheel", "circles": "circles", "moons": "moons"}
 DEFAULT_K = {"pinwheel": 5, "circles": 2, "moons": 2, "blobs": 4, "spirals": 2, "checkerboard": 2}
 # measured with: python -m vmonf_core sweep --preset P --recipe thesis --seeds 0-9 (README, "Thesis settings")
 THESIS_MEASURED = {
-    "pinwheel": "ARI over seeds 0-9: median {pinwheel}",
-    "circles": "ARI over seeds 0-9: median {circles}",
+    "pinwheel": "ARI over seeds 0-9 median 0.50, range 0.32-0.69 (none reaches 0.95)",
+    "circles": "ARI over seeds 0-9 median 0.22, range 0.01-0.93 (unsupervised)",
 }
 
 

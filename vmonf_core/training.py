@@ -67,6 +67,9 @@ class TrainConfig:
     grad_clip: float = 100.0
     max_nonfinite: int = 20  # consecutive skipped steps before giving up
     eval_points: int = 1000  # per-epoch metrics use at most this many points
+    val_fraction: float = 0.0  # held out of the training points (never the test split) to select snapshots / stop early
+    select_by: str = "objective"  # snapshot criterion: "objective" (ELBO, minus the labeled loss) or "val_log_likelihood"
+    patience: int = 0  # stop when the criterion has not improved for this many train epochs (0: never)
     device: str = "auto"
     dtype: str = "float32"
 
@@ -89,6 +92,12 @@ class TrainConfig:
         _int("max_nonfinite", self.max_nonfinite, 1, 1_000_000)
         _int("eval_points", self.eval_points, 1, 10_000_000)
         _num("supervised_weight", self.supervised_weight, 0, 1e6)
+        _num("val_fraction", self.val_fraction, 0, 0.5)
+        _int("patience", self.patience, 0, 100_000)
+        if self.select_by not in ("objective", "val_log_likelihood"):
+            raise ValueError(f"select_by must be 'objective' or 'val_log_likelihood', got {self.select_by!r}")
+        if self.select_by == "val_log_likelihood" and self.val_fraction <= 0:
+            raise ValueError("select_by 'val_log_likelihood' needs val_fraction > 0")
         if self.semi_mode not in ("interleave", "alternate"):
             raise ValueError(f"semi_mode must be 'interleave' or 'alternate', got {self.semi_mode!r}")
         if self.init not in INITS:
@@ -160,7 +169,8 @@ class TrainResult:
     nonfinite_steps: int
     stopped: bool
     best_restart: int
-    restart_elbos: list[float]
+    restart_elbos: list[float]  # each restart's objective (ELBO, minus the labeled loss when there are labels)
+    best_epoch: int = 0  # the epoch of the selected snapshot
 
 
 class Trainer:
@@ -209,7 +219,17 @@ class Trainer:
             self.x_test = torch.as_tensor(xt, dtype=self.dtype, device=self.device)
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.Adam(self.params, lr=c.lr, weight_decay=c.weight_decay, fused=True)
-        self.labeled = None if self.y is None else (self.y >= 0).nonzero().squeeze(-1)
+        # a validation split carved from the training points (its own generator: other streams are unchanged)
+        N = len(self.x)
+        n_val = int(round(c.val_fraction * N))
+        if n_val and N - n_val < 2 * mc.n_components:
+            raise ValueError(f"val_fraction {c.val_fraction} leaves too few training points")
+        perm = torch.randperm(N, generator=torch.Generator().manual_seed(c.seed + 7919)).to(self.device)
+        self.val_idx = perm[:n_val] if n_val else None
+        self.train_idx = perm[n_val:].sort().values if n_val else torch.arange(N, device=self.device)
+        in_train = torch.zeros(N, dtype=torch.bool, device=self.device)
+        in_train[self.train_idx] = True
+        self.labeled = None if self.y is None else ((self.y >= 0) & in_train).nonzero().squeeze(-1)
         if self.labeled is not None and self.labeled.numel() == 0:
             self.labeled = None
         self._x_np = x_np
@@ -221,16 +241,17 @@ class Trainer:
                 raise ValueError(f"init 'truth' needs one class in [0, {mc.n_components - 1}] per point")
             self._truth = t_np.astype(np.int64)
         self.pseudo: Tensor | None = None  # init pseudo-labels, computed by the first init epoch
-        n_eval = min(len(self.x), c.eval_points)
-        self.eval_idx = torch.randperm(len(self.x), generator=self.gen)[:n_eval].to(self.device)
+        n_eval = min(len(self.train_idx), c.eval_points)
+        self.eval_idx = self.train_idx[torch.randperm(len(self.train_idx), generator=self.gen)[:n_eval].to(self.device)]
         self.epoch = 0
         self.step = 0
         self.seconds = 0.0
         self.nonfinite_steps = 0
         self._consecutive_bad = 0
         self.history: list[dict[str, Any]] = []
-        self.best_elbo = -math.inf
+        self.best_score = -math.inf
         self.best_state: dict[str, Tensor] | None = None
+        self.best_epoch = 0  # the epoch of the selected snapshot
         self.phase_seconds: dict[str, list[float]] = {}  # phase -> [seconds, epochs]: the ETA's measured rates
         self.phases = self._phases()
 
@@ -282,7 +303,7 @@ class Trainer:
         return {
             "model": cpu(self.model.state_dict()), "optimizer": opt, "epoch": self.epoch, "step": self.step,
             "seconds": self.seconds, "nonfinite_steps": self.nonfinite_steps, "history": list(self.history),
-            "best_elbo": self.best_elbo, "best_state": None if self.best_state is None else cpu(self.best_state),
+            "best_score": self.best_score, "best_epoch": self.best_epoch, "best_state": None if self.best_state is None else cpu(self.best_state),
             "phases": list(self.phases), "phase_seconds": {k: list(v) for k, v in self.phase_seconds.items()},
             "gen": self.gen.get_state(), "pseudo": None if self.pseudo is None else self.pseudo.cpu(),
         }
@@ -293,7 +314,7 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.epoch, self.step, self.seconds = int(state["epoch"]), int(state["step"]), float(state["seconds"])
         self.nonfinite_steps, self.history = int(state["nonfinite_steps"]), list(state["history"])
-        self.best_elbo = float(state["best_elbo"])
+        self.best_score, self.best_epoch = float(state["best_score"]), int(state.get("best_epoch", 0))
         self.best_state = None if state["best_state"] is None else {k: v.to(self.device) for k, v in state["best_state"].items()}
         self.phases = list(state["phases"])
         self.phase_seconds = {k: list(v) for k, v in state["phase_seconds"].items()}
@@ -381,7 +402,7 @@ class Trainer:
         return True
 
     def _run_epoch(self, phase: str, stop: Callable[[], bool]) -> None:
-        all_idx = torch.arange(len(self.x), device=self.device)
+        all_idx = self.train_idx
         if phase == "init":
             if self.pseudo is None:
                 self.pseudo = self._init_labels(self._x_np, self.config.init)
@@ -435,6 +456,8 @@ class Trainer:
             out["objective"] = float(per_restart[r])  # what restarts and snapshots are ranked by
             out["restart_elbos"] = [float(v) for v in per_restart]
             out["best_restart"] = r
+            if self.val_idx is not None:
+                out["val_log_likelihood"] = float(self._log_px(self.x[self.val_idx[: self.config.eval_points]])[1][r].mean())
             if self.x_test is not None:
                 out["test_log_likelihood"] = float(self._log_px(self.x_test[: self.config.eval_points])[1][r].mean())
             return out
@@ -488,8 +511,12 @@ class Trainer:
             self.epoch += 1
             self.model.set_temperature(self.temperature)  # snapshots carry the temperature they were scored at
             metrics = self.evaluate()
-            if phase == "train" and math.isfinite(metrics["objective"]) and metrics["objective"] > self.best_elbo:
-                self.best_elbo, self.best_state = metrics["objective"], self._snapshot()
+            crit = metrics["val_log_likelihood"] if self.config.select_by == "val_log_likelihood" else metrics["objective"]
+            if phase == "train" and math.isfinite(crit) and crit > self.best_score:
+                self.best_score, self.best_state, self.best_epoch = crit, self._snapshot(), self.epoch
+            if (phase == "train" and self.config.patience and self.best_state is not None
+                    and self.epoch - self.best_epoch >= self.config.patience):
+                self.phases = self.phases[: self.epoch]  # early stop: no improvement for `patience` epochs
             rec = {
                 "epoch": self.epoch, "epochs": self.total_epochs, "phase": phase, "step": self.step,
                 "temperature": self.temperature, "seconds": self.seconds,
@@ -510,6 +537,7 @@ class Trainer:
         return TrainResult(
             model=best, history=list(self.history), seconds=self.seconds, nonfinite_steps=self.nonfinite_steps,
             stopped=stopped, best_restart=metrics["best_restart"], restart_elbos=metrics["restart_elbos"],
+            best_epoch=self.best_epoch,
         )
 
 
