@@ -74,7 +74,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "model": dict(flow="maf", depth=2, hidden=128, hidden_layers=1, posterior_hidden=[256], posterior_batch_norm=True, restarts=1),
         # snapshots selected, and training stopped, on a 10% validation split of the training images: the flows
         # overfit the 4,100 shipped digits after ~10 epochs (held-out log-lik +77 at epoch 9, -110 at epoch 30)
-        "train": dict(epochs=30, batch_size=100, lr=1e-3, init="kmeans", init_epochs=3, balance=1.0, t_min=0.5,
+        "train": dict(epochs=30, batch_size=100, lr=1e-3, weight_decay=1e-5, init="kmeans", init_epochs=3, balance=1.0, t_min=0.5,
                       val_fraction=0.1, select_by="val_log_likelihood", patience=8),
     },
     "mnist-thesis": {
