@@ -39,6 +39,7 @@ def main() -> None:
             page = b.new_page(viewport={"width": 1400, "height": 1100})
             page.goto(url)
             page.get_by_text("Compute device").wait_for(timeout=60_000)
+            page.get_by_text("ready").first.wait_for(timeout=60_000)  # the engine's workers
             page.wait_for_timeout(1500)
             page.screenshot(path=str(OUT / "home.png"))
             page.goto(url + "/playground")

@@ -247,13 +247,19 @@ def _train_on_cluster(eng, cfg: dict[str, Any], out: Path, args: argparse.Namesp
     try:
         job = eng.submit("cli", cfg, data)
         shown = 0
-        while not job.poll().finished:
+        while True:
+            finished = job.poll().finished
             for r in job.history[shown:]:
                 if not args.quiet:
-                    print(f"epoch {r['epoch']:>4}/{r['epochs']} [{r['phase']}] elbo {r['elbo']:.4f} {r['seconds']:.1f}s", flush=True)
+                    print(f"epoch {r['epoch']:>4}/{r['epochs']} [{r['phase']}] elbo {r['elbo']:.4f} "
+                          f"T {r['temperature']:.3f} {r['seconds']:.1f}s", flush=True)
             shown = len(job.history)
+            if finished:
+                break
             time.sleep(0.3)
         if job.status != "done":
+            if job.error_type == "ValueError":  # bad data or settings, found in the worker: exit 2 like a local run
+                raise ValueError(job.error)
             raise TrainingError(job.error or f"the job ended as {job.status}")
         r = job.result
         model = VMoNF.from_config(ModelConfig.from_dict(r["model_config"]))

@@ -292,6 +292,7 @@ class Job:
         self.id = uuid.uuid4().hex[:16]
         self.status = "queued"
         self.error: str | None = None
+        self.error_type: str | None = None  # the exception's class name when the task raised
         self.history: list[dict[str, Any]] = list(history or [])
         self.previews: list[tuple[int, dict[str, Any]]] = []
         self.preview: dict[str, Any] | None = None
@@ -361,6 +362,7 @@ class Job:
             self.status = "cancelled"
         else:
             exc = self.future.exception()
+            self.error_type = type(exc).__name__
             msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             if type(exc).__name__ == "KilledWorker":
                 msg = "the worker process running this job stopped (killed or out of memory); press Train to start again"
