@@ -36,26 +36,28 @@ if data is not None:
                                     f"{len(data.x_test)} held out, {n_labeled} labeled"), width="stretch", key="pg_data")
     with right:
         st.subheader("Train")
+        st.caption(W.settings_caption(settings))
         if n_labeled:
             st.caption(f"{n_labeled} labeled points: the run pretrains on them, then adds the labeled loss to every "
                        "ELBO step.")
         if n_labeled and len(np.unique(labels[labels >= 0])) == 1:
             st.warning("All labels are of one class: the other components get no supervision.")
 
-        def train_now() -> None:
-            try:
-                cfg = W.build_config(settings, dim=2)
-                run_data = dataclasses.replace(data, labels=labels.copy() if n_labeled else None)
-                validate_data(run_data.x, cfg["model"]["n_components"], run_data.labels)
-                cfg["data"] = {"name": data.info["name"], "data_id": did}
-                J.start(S.JOB, cfg, run_data, preview=W.partition_spec(run_data))
-            except ValueError as e:
-                st.error(f"Cannot train: {e}")
+    def train_now() -> None:
+        try:
+            cfg = W.build_config(settings, dim=2)
+            run_data = dataclasses.replace(data, labels=labels.copy() if n_labeled else None)
+            validate_data(run_data.x, cfg["model"]["n_components"], run_data.labels)
+            cfg["data"] = {"name": data.info["name"], "data_id": did}
+            J.start(S.JOB, cfg, run_data, preview=W.partition_spec(run_data))
+        except ValueError as e:
+            st.error(f"Cannot train: {e}")
 
-        def preview(p, epoch):
-            W.draw_partition(p, S.get(S.JOB).data, key="pg_live_part", title=f"live: argmax q and samples (epoch {epoch})")
+    def preview(p, epoch):
+        W.draw_partition(p, S.get(S.JOB).data, key="pg_live_part", title=f"live: argmax q and samples (epoch {epoch})")
 
-        J.panel(S.JOB, S.RESULT, "pg", train_now, render_preview=preview)
+    J.panel(S.JOB, S.RESULT, "pg", train_now, render_preview=preview)
+
 
 result = S.get(S.RESULT)
 if result is not None:

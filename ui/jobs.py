@@ -143,10 +143,14 @@ def panel(job_key: str, result_key: str, prefix: str, on_train: Callable[[], Non
         if job.error:
             (st.error if job.status == "error" else st.info)(f"Training {'failed' if job.status == 'error' else 'ended'}: "
                                                               f"{job.error}")
+        show_preview = render_preview is not None and running and job.preview is not None
+        left, right = st.columns(2) if show_preview else (st.container(), None)
         if h:
-            st.plotly_chart(curves_figure(h), width="stretch", key=f"{job_key}_curves")
-        if render_preview is not None and running and job.preview is not None:
-            render_preview(job.preview, job.preview["epoch"])
+            with left:
+                st.plotly_chart(curves_figure(h), width="stretch", key=f"{job_key}_curves")
+        if show_preview:
+            with right:
+                render_preview(job.preview, job.preview["epoch"])
         if job.finished and job.result is not None and (st.session_state.get(result_key) or {}).get("job") is not job:
             st.session_state[result_key] = {"model": model_of(job.result), "metrics": job.result["metrics"],
                                             "history": job.result["history"], "config": job.result["config"],

@@ -128,6 +128,17 @@ def settings_panel(prefix: str, dataset: str | None = None, seed: int = 0) -> di
     return v
 
 
+def settings_caption(v: dict[str, Any]) -> str:
+    """What Train will run, in one sentence, generated from the current settings."""
+    init = str(v["init"])
+    ie = INIT_EPOCHS.get(init, 0)
+    start = f"a {init} start ({ie} epochs of pretraining on its pseudo-labels), then " if ie else "a random start, then "
+    return (f"Train fits K = {int(v['K'])} {v['flow']} flows ({int(v['depth'])} blocks of width {int(v['hidden'])}) "
+            f"with {int(v['restarts'])} restart{'s' if int(v['restarts']) != 1 else ''} from {start}{int(v['epochs'])} "
+            f"ELBO epochs at lr {float(v['lr']):g}, batch {int(v['batch_size'])}, T from {float(v['t0']):g} decaying by "
+            f"{float(v['t_decay']):g} per step. It runs on the training engine, not in this web server.")
+
+
 def build_config(v: dict[str, Any], dim: int, pretrain_epochs: int = 10) -> dict[str, Any]:
     """Turn widget values into a validated run configuration (raises ``ValueError``)."""
     try:
