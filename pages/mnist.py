@@ -94,6 +94,7 @@ if result is not None:
     c1.download_button("Contingency table (CSV)", V.contingency_csv(m["contingency"], m["classes"]), "contingency.csv", "text/csv",
                        key="mn_dl_cont")
     buf = io.BytesIO()
-    save_checkpoint(model, buf, extra={"run_config": result.get("config", {})})
+    save_checkpoint(model, buf, extra={"run_config": result.get("config", {}), "history": result.get("history", []),
+                                       "seconds": m.get("seconds")})
     c2.download_button("Checkpoint", buf.getvalue(), "vmonf_mnist.pt", "application/octet-stream", key="mn_dl_ckpt")
     c3.download_button("Sample grid (PNG)", V.png_bytes(result["samples_grid"]), "samples.png", "image/png", key="mn_dl_png")

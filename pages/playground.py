@@ -84,6 +84,8 @@ with st.expander("Load a checkpoint"):
         try:
             validate_data(data.x, model.K)
             metrics = score(model, data)
+            if isinstance(extra.get("seconds"), int | float):
+                metrics["seconds"] = float(extra["seconds"])  # the original run's train time
             S.put(S.RESULT, {"model": model, "metrics": metrics, "history": extra.get("history", []),
                              "config": extra.get("run_config", {}), "data": data, "data_id": W.data_id(data.x)})
             st.rerun()

@@ -36,6 +36,8 @@ def test_train_writes_metrics_and_a_loadable_checkpoint(tmp_path):
 
     model, extra = load_checkpoint(tmp_path / "model.pt")
     assert model.K == 2 and extra["run_config"]["train"]["seed"] == 1
+    assert [h["epoch"] for h in extra["history"]] == list(range(1, m["epochs"] + 1))  # a complete checkpoint
+    assert extra["seconds"] == m["seconds"] and float(model.temperature) == m["temperature"] < 1
 
 
 def test_train_from_csv_with_partial_labels(tmp_path):

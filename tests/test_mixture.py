@@ -141,7 +141,7 @@ def test_checkpoint_rejects_malicious_pickle(tmp_path):
     path = tmp_path / "evil.pt"
     with open(path, "wb") as f:
         pickle.dump({"format": "vmonf-checkpoint/1", "x": Evil()}, f)
-    with pytest.raises(ValueError, match="not a valid VMoNF checkpoint"):
+    with pytest.raises(ValueError, match="not a (valid )?VMoNF checkpoint"):
         load_checkpoint(path)
     assert not marker.exists()
 
@@ -149,8 +149,8 @@ def test_checkpoint_rejects_malicious_pickle(tmp_path):
 @pytest.mark.parametrize(
     "mutate, message",
     [
-        (lambda b: b[: len(b) // 2], "not a valid"),
-        (lambda b: b"garbage" * 10, "not a valid"),
+        (lambda b: b[: len(b) // 2], "not a (valid )?VMoNF checkpoint"),
+        (lambda b: b"garbage" * 10, "not a (valid )?VMoNF checkpoint"),
     ],
 )
 def test_checkpoint_rejects_truncated_or_garbage(mutate, message):

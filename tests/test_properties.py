@@ -45,7 +45,11 @@ def test_flows_are_finite_and_invertible(flow, K, D, depth, batch_norm, scale, x
 @SETTINGS
 @given(K=st.integers(-3, 300), depth=st.integers(-2, 70), hidden=st.integers(-2, 9000), restarts=st.integers(-1, 70))
 def test_model_config_accepts_exactly_the_valid_ranges(K, depth, hidden, restarts):
+    from vmonf_core.budget import FLOAT, limit_bytes, parameter_count
+
     valid = 1 <= K <= 256 and 1 <= depth <= 64 and 1 <= hidden <= 8192 and 1 <= restarts <= 64
+    cfg = dict(dim=2, n_components=K, depth=depth, hidden=hidden, restarts=restarts)
+    valid = valid and FLOAT * parameter_count(cfg) <= limit_bytes()  # and within the memory budget
     try:
         ModelConfig(dim=2, n_components=K, depth=depth, hidden=hidden, restarts=restarts)
         accepted = True

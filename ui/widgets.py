@@ -250,7 +250,8 @@ def export_panel(result: dict[str, Any], key: str) -> None:
     """Download the checkpoint (with its config), the metrics and the run configuration."""
     buf = io.BytesIO()
     cfg = result.get("config", {})
-    save_checkpoint(result["model"], buf, extra={"run_config": cfg})
+    save_checkpoint(result["model"], buf, extra={"run_config": cfg, "history": result.get("history", []),
+                                                 "seconds": result["metrics"].get("seconds")})
     c1, c2, c3 = st.columns(3)
     c1.download_button("Download checkpoint", buf.getvalue(), "vmonf_model.pt", "application/octet-stream", key=f"{key}_dl_ckpt")
     c2.download_button("Download metrics", json.dumps(jsonable_metrics(result["metrics"]), indent=2), "metrics.json",
@@ -268,7 +269,7 @@ def checkpoint_uploader(key: str, dim: int | None = None):
         return None
     try:
         model, extra = load_checkpoint(io.BytesIO(up.getvalue()))
-    except ValueError as e:
+    except (ValueError, MemoryError) as e:
         st.error(f"Could not load that checkpoint: {e}")
         return None
     if dim is not None and model.D != dim:

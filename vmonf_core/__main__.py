@@ -232,7 +232,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                   f"T {r['temperature']:.3f}{ll} {r['seconds']:.1f}s", flush=True)
 
     res = run(cfg, progress)
-    _write(out, cfg, res.metrics, res.result.model)
+    _write(out, cfg, dict(res.metrics, history=res.result.history), res.result.model)
     return 0
 
 
@@ -265,17 +265,18 @@ def _train_on_cluster(eng, cfg: dict[str, Any], out: Path, args: argparse.Namesp
         model = VMoNF.from_config(ModelConfig.from_dict(r["model_config"]))
         model.load_state_dict(r["model_state"])
         print(f"trained on worker {job.worker}")
-        _write(out, cfg, r["metrics"], model.eval())
+        _write(out, cfg, dict(r["metrics"], history=r["history"]), model.eval())
     finally:
         eng.close()
     return 0
 
 
 def _write(out: Path, cfg: dict[str, Any], raw_metrics: dict[str, Any], model) -> None:
-    metrics = jsonable_metrics(raw_metrics)
+    metrics = jsonable_metrics({k: v for k, v in raw_metrics.items() if k != "history"})
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     (out / "config.json").write_text(json.dumps(cfg, indent=2))
-    save_checkpoint(model, out / "model.pt", extra={"run_config": cfg})
+    save_checkpoint(model, out / "model.pt", extra={"run_config": cfg, "history": raw_metrics.get("history", []),
+                                                    "seconds": metrics.get("seconds")})
     keys = [k for k in ("ari", "nmi", "accuracy", "test_log_likelihood", "elbo", "seconds") if k in metrics]
     print("vmonf   " + "  ".join(f"{k} {metrics[k]:.4f}" for k in keys))
     for b, v in metrics.get("baselines", {}).items():

@@ -9,6 +9,7 @@ and prior ``R``; public methods use the restart ``active_restart``.
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from . import budget
 from .flows import FLOWS, build_flow
 from .nets import BatchedMLP
 from .objectives import elbo_terms, std_normal_log_prob
@@ -71,6 +73,8 @@ class ModelConfig:
             raise ValueError("flow 'realnvp' needs dim >= 2 (a coupling splits the features); use 'maf' or 'lu-prelu'")
         if not isinstance(self.posterior_hidden, list | tuple):
             raise ValueError(f"posterior_hidden must be a list of widths, got {self.posterior_hidden!r}")
+        if len(self.posterior_hidden) > 16:
+            raise ValueError(f"posterior_hidden has {len(self.posterior_hidden)} layers; at most 16")
         for h in self.posterior_hidden:
             _check_int("posterior_hidden width", h, 1, 8192)
         if self.prior not in ("uniform", "learned"):
@@ -80,6 +84,7 @@ class ModelConfig:
         for name in ("batch_norm", "posterior_batch_norm"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        budget.check_model(self)  # before anything is allocated
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -324,42 +329,160 @@ def save_checkpoint(model: VMoNF, path_or_file: Any, extra: dict[str, Any] | Non
     torch.save(payload, path_or_file)
 
 
+MAX_CHECKPOINT_BYTES = 64 * 1024 * 1024  # the file
+MAX_UNCOMPRESSED_BYTES = 512 * 1024 * 1024  # its members, inflated
+MAX_JSON_CHARS = 2_000_000
+MAX_JSON_DEPTH = 32
+
+
+def _json_depth(text: str) -> int:
+    """Maximum nesting of ``[``/``{`` outside strings (checked before ``json.loads``, which recurses)."""
+    depth = top = 0
+    in_str = esc = False
+    for ch in text:
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch in "[{":
+            depth += 1
+            top = max(top, depth)
+        elif ch in "]}":
+            depth -= 1
+    return top
+
+
+def _load_json_dict(raw: Any, what: str) -> dict[str, Any]:
+    if not isinstance(raw, str) or len(raw) > MAX_JSON_CHARS:
+        raise ValueError(f"corrupt checkpoint: {what} is not a JSON text of at most {MAX_JSON_CHARS} characters")
+    if _json_depth(raw) > MAX_JSON_DEPTH:
+        raise ValueError(f"corrupt checkpoint: {what} is nested more than {MAX_JSON_DEPTH} levels deep")
+    try:
+        value = json.loads(raw)
+    except (json.JSONDecodeError, RecursionError, ValueError) as e:
+        raise ValueError(f"corrupt checkpoint: {what} is not valid JSON ({str(e)[:100]})") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"corrupt checkpoint: {what} must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _read_bytes(path_or_file: Any) -> bytes:
+    if isinstance(path_or_file, str | Path):
+        p = Path(path_or_file)
+        if not p.is_file():
+            raise ValueError(f"checkpoint not found: {p}")
+        if p.stat().st_size > MAX_CHECKPOINT_BYTES:
+            raise ValueError(f"checkpoint is {p.stat().st_size / 1e6:.0f} MB; the limit is {MAX_CHECKPOINT_BYTES // 2**20} MB")
+        return p.read_bytes()
+    data = path_or_file.read(MAX_CHECKPOINT_BYTES + 1)
+    if len(data) > MAX_CHECKPOINT_BYTES:
+        raise ValueError(f"checkpoint is larger than the {MAX_CHECKPOINT_BYTES // 2**20} MB limit")
+    return data
+
+
+def _check_archive(data: bytes) -> None:
+    """A torch checkpoint is a zip: check its members' inflated sizes before torch.load inflates them."""
+    import zipfile
+
+    if not data:
+        raise ValueError("not a VMoNF checkpoint: the file is empty")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            infos = z.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        raise ValueError("not a VMoNF checkpoint: the file is not a torch zip archive (truncated or another format)") from None
+    total = sum(i.file_size for i in infos)
+    if len(infos) > 10_000 or total > MAX_UNCOMPRESSED_BYTES:
+        raise ValueError(f"checkpoint archive inflates to {total / 1e6:.0f} MB in {len(infos)} members; refusing to load it")
+
+
+def _check_buffers(model: VMoNF, state: dict[str, Tensor]) -> None:
+    """Derived buffers must match the config (masks, permutations); statistics must be valid."""
+    fresh = dict(model.named_buffers())
+    for k, v in state.items():
+        leaf = k.rsplit(".", 1)[-1]
+        if leaf in ("mask", "perm", "tril_mask") and not torch.equal(v.to(fresh[k].dtype), fresh[k]):
+            raise ValueError(f"checkpoint buffer {k!r} does not match its config (masks and orders are derived from it)")
+        if leaf == "P":  # LU's fixed permutation: random at creation, so check that it is one
+            if not (torch.all((v == 0) | (v == 1)) and torch.all(v.sum(-1) == 1) and torch.all(v.sum(-2) == 1)):
+                raise ValueError(f"checkpoint buffer {k!r} is not a permutation matrix")
+        if leaf in ("scale", "running_var", "temperature") and not torch.all(v > 0):
+            raise ValueError(f"checkpoint buffer {k!r} must be positive")
+    r = int(state["active_restart"])
+    if not 0 <= r < model.R:
+        raise ValueError(f"checkpoint's active_restart {r} is not in [0, {model.R - 1}]")
+
+
+def check_history(history: Any) -> list[dict[str, Any]]:
+    """A saved training history: a list of epoch records with finite numbers (raises ``ValueError``)."""
+    if not isinstance(history, list) or len(history) > 1_000_000:
+        raise ValueError("checkpoint history must be a list of epoch records")
+    out = []
+    for i, h in enumerate(history):
+        if not isinstance(h, dict) or not isinstance(h.get("epoch"), int) or isinstance(h.get("epoch"), bool):
+            raise ValueError(f"checkpoint history entry {i} is not an epoch record")
+        for key in ("elbo", "temperature", "log_px", "expected_log_likelihood", "prior_cross_entropy", "entropy"):
+            if key in h and not (isinstance(h[key], int | float) and not isinstance(h[key], bool)):
+                raise ValueError(f"checkpoint history entry {i}: {key} is not a number")
+        out.append(h)
+    return out
+
+
 def load_checkpoint(path_or_file: Any, map_location: str | torch.device = "cpu") -> tuple[VMoNF, dict[str, Any]]:
-    """Load a checkpoint saved by :func:`save_checkpoint`, never unpickling arbitrary objects.
+    """Load a checkpoint saved by :func:`save_checkpoint`, checking everything before building anything.
+
+    Order: file size; the zip members' inflated sizes; ``torch.load(weights_only=True)`` (no arbitrary unpickling);
+    the JSON metadata (size, nesting depth, types); the config against the resource budget; then the model is built
+    and every tensor compared with it (names, shapes, finiteness, derived buffers rebuilt from the config).
 
     Raises:
-        ValueError: the file is not a valid checkpoint (truncated, tampered, foreign, mismatched).
+        ValueError: the file is not a valid checkpoint (truncated, tampered, foreign, mismatched, too big).
     """
     try:
-        payload = torch.load(path_or_file, map_location=map_location, weights_only=True)
-    except Exception as e:  # truncated zip, pickle with forbidden globals, ...
-        raise ValueError(f"not a valid VMoNF checkpoint ({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
-    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"not a VMoNF checkpoint: missing format tag {CHECKPOINT_FORMAT!r}")
-    try:
-        config = ModelConfig.from_dict(json.loads(payload["config"]))
-        extra = json.loads(payload.get("extra", "{}"))
-        state = payload["state_dict"]
-    except (KeyError, TypeError, json.JSONDecodeError) as e:
-        raise ValueError(f"corrupt checkpoint metadata: {e}") from None
-    if not isinstance(state, dict):
-        raise ValueError("corrupt checkpoint: state_dict is not a mapping")
-    dtype = getattr(torch, str(payload.get("dtype", "float32")), None)
-    if dtype not in (torch.float32, torch.float64):
-        raise ValueError(f"unsupported checkpoint dtype {payload.get('dtype')!r}")
-    model = VMoNF.from_config(config).to(dtype)
-    expected = model.state_dict()
-    if "temperature" not in state and isinstance(state, dict):  # checkpoints from before the buffer: T = 1
-        state = {**state, "temperature": torch.ones((), dtype=dtype)}
-    if set(state) != set(expected):
-        missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
-        raise ValueError(f"checkpoint does not match its config (missing {missing[:3]}, unexpected {unexpected[:3]})")
-    for k, v in state.items():
-        if not isinstance(v, Tensor) or v.shape != expected[k].shape:
-            raise ValueError(f"checkpoint tensor {k!r} has shape {getattr(v, 'shape', None)}, expected {tuple(expected[k].shape)}")
-        if v.is_floating_point() and not torch.isfinite(v).all():
-            raise ValueError(f"checkpoint tensor {k!r} contains NaN or infinite values")
-    model.load_state_dict(state)
+        data = _read_bytes(path_or_file)
+        _check_archive(data)
+        try:
+            payload = torch.load(io.BytesIO(data), map_location=map_location, weights_only=True)
+        except (MemoryError, RecursionError):
+            raise
+        except Exception as e:  # pickle with forbidden globals, corrupt records, ...
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
+            first = first.split("weights_only")[0].rstrip(" .(") or type(e).__name__  # never suggest unsafe loading
+            raise ValueError(f"not a valid VMoNF checkpoint ({type(e).__name__}: {first})") from None
+        if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(f"not a VMoNF checkpoint: missing format tag {CHECKPOINT_FORMAT!r}")
+        config = ModelConfig.from_dict(_load_json_dict(payload.get("config"), "config"))
+        extra = _load_json_dict(payload.get("extra", "{}"), "extra")
+        if "history" in extra:
+            extra["history"] = check_history(extra["history"])
+        state = payload.get("state_dict")
+        if not isinstance(state, dict):
+            raise ValueError("corrupt checkpoint: state_dict is not a mapping")
+        dtype = getattr(torch, str(payload.get("dtype", "float32")), None)
+        if dtype not in (torch.float32, torch.float64):
+            raise ValueError(f"unsupported checkpoint dtype {payload.get('dtype')!r}")
+        model = VMoNF.from_config(config).to(dtype)
+        expected = model.state_dict()
+        if "temperature" not in state:  # checkpoints from before the buffer: T = 1
+            state = {**state, "temperature": torch.ones((), dtype=dtype)}
+        if set(state) != set(expected):
+            missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+            raise ValueError(f"checkpoint does not match its config (missing {missing[:3]}, unexpected {unexpected[:3]})")
+        for k, v in state.items():
+            if not isinstance(v, Tensor) or v.shape != expected[k].shape:
+                raise ValueError(f"checkpoint tensor {k!r} has shape {getattr(v, 'shape', None)}, expected {tuple(expected[k].shape)}")
+            if v.is_floating_point() and not torch.isfinite(v).all():
+                raise ValueError(f"checkpoint tensor {k!r} contains NaN or infinite values")
+        _check_buffers(model, state)
+        model.load_state_dict(state)
+    except (MemoryError, RecursionError) as e:
+        raise ValueError(f"checkpoint is too large or too deeply nested to load ({type(e).__name__})") from None
+    except (TypeError, KeyError, AttributeError, IndexError, RuntimeError) as e:
+        raise ValueError(f"corrupt checkpoint ({type(e).__name__}: {str(e)[:160] or 'no details'})") from None
     model.eval()
     return model, extra
-

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from . import budget
 from .mixture import ModelConfig, VMoNF
 from .objectives import elbo_terms, supervised_loss, temperature_at
 
@@ -202,6 +203,7 @@ class Trainer:
         if x_np.shape[1] != mc.dim:
             raise ValueError(f"data have {x_np.shape[1]} features but the model expects dim = {mc.dim}")
         c = self.config
+        budget.check_training(mc, min(c.batch_size, len(x_np)))  # refuse what cannot fit, before allocating
         self.device = resolve_device(c.device)
         self.dtype = getattr(torch, c.dtype)
         self.gen = torch.Generator().manual_seed(c.seed)

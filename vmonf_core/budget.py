@@ -1,0 +1,84 @@
+"""Resource estimates: refuse models that cannot fit before anything is allocated.
+
+One function, :func:`check`, is used by ``ModelConfig.validate`` (parameters), by the trainer (parameters, Adam's
+state and activations for a batch) and so by the CLI, the engine and the app, and by checkpoint loading.
+
+The estimate counts float32 numbers:
+
+* parameters: per flow block, an MLP ``D/2 -> hidden^L -> D`` (RealNVP) or a MADE ``D -> hidden^L -> 2D`` (MAF), or a
+  ``D x D`` LU matrix (lu-prelu); times ``R*K`` components; plus q's MLP times ``R``;
+* training: parameters x 4 (weights, gradients, Adam's two moments) + activations ``batch x R*K x depth x
+  (L*hidden + 3D) x 3`` (forward values kept for backward, with a factor for temporaries).
+
+Example:
+    >>> check_model(dict(dim=2, n_components=5, depth=4, hidden=32))  # fine: returns the estimate in bytes
+    ...
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+__all__ = ["parameter_count", "training_bytes", "limit_bytes", "check_model", "check_training"]
+
+FLOAT = 4
+
+
+def limit_bytes() -> int:
+    """The cap: ``VMONF_MAX_MODEL_GB`` (default 2 GB)."""
+    raw = os.environ.get("VMONF_MAX_MODEL_GB", "2")
+    try:
+        gb = float(raw)
+    except ValueError:
+        gb = 2.0
+    return int(max(gb, 0.001) * 1e9)
+
+
+def _g(cfg: Any, name: str, default: Any) -> Any:
+    return cfg.get(name, default) if isinstance(cfg, dict) else getattr(cfg, name, default)
+
+
+def parameter_count(cfg: Any) -> int:
+    """Number of parameters of the model ``cfg`` (a ``ModelConfig`` or its dict) describes, all restarts included."""
+    D, K, R = int(_g(cfg, "dim", 2)), int(_g(cfg, "n_components", 2)), int(_g(cfg, "restarts", 1))
+    depth, h, L = int(_g(cfg, "depth", 4)), int(_g(cfg, "hidden", 32)), max(1, int(_g(cfg, "hidden_layers", 2)))
+    flow = _g(cfg, "flow", "realnvp")
+    if flow == "lu-prelu":
+        block = D * D + 2 * D + 1
+    else:
+        d_in, d_out = (D - D // 2, 2 * (D // 2)) if flow == "realnvp" else (D, 2 * D)
+        block = d_in * h + h + (L - 1) * (h * h + h) + h * d_out + d_out
+    q_widths = [D, *[int(w) for w in _g(cfg, "posterior_hidden", [64, 64])], K]
+    q = sum(a * b + b for a, b in zip(q_widths, q_widths[1:]))
+    return R * K * depth * block + R * q + R * K
+
+
+def training_bytes(cfg: Any, batch_size: int) -> int:
+    """Parameters, gradients and Adam's state, plus the activations of one batch."""
+    D, K, R = int(_g(cfg, "dim", 2)), int(_g(cfg, "n_components", 2)), int(_g(cfg, "restarts", 1))
+    depth, h, L = int(_g(cfg, "depth", 4)), int(_g(cfg, "hidden", 32)), max(1, int(_g(cfg, "hidden_layers", 2)))
+    activations = batch_size * R * K * depth * (L * h + 3 * D) * 3
+    return FLOAT * (4 * parameter_count(cfg) + activations)
+
+
+def _gb(b: float) -> str:
+    return f"{b / 1e9:.2f} GB" if b >= 1e8 else f"{b / 1e6:.1f} MB"
+
+
+def check_model(cfg: Any) -> int:
+    """Raise ``ValueError`` if the parameters alone exceed the cap; returns their bytes."""
+    n = FLOAT * parameter_count(cfg)
+    if n > limit_bytes():
+        raise ValueError(f"this model needs about {_gb(n)} for its parameters, above the {_gb(limit_bytes())} limit "
+                         "(fewer components, restarts, blocks or a smaller width; VMONF_MAX_MODEL_GB raises the limit)")
+    return n
+
+
+def check_training(cfg: Any, batch_size: int) -> int:
+    """Raise ``ValueError`` if training (parameters, Adam, one batch's activations) exceeds the cap; returns bytes."""
+    n = training_bytes(cfg, batch_size)
+    if n > limit_bytes():
+        raise ValueError(f"training this model needs about {_gb(n)} of memory, above the {_gb(limit_bytes())} limit "
+                         "(fewer components, restarts, blocks, a smaller width or batch; VMONF_MAX_MODEL_GB raises it)")
+    return n
