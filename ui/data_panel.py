@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from vmonf_core.datasets import MAX_CSV_BYTES, TOY_DATASETS, load_csv, make_toy
+from vmonf_core.datasets import MAX_CSV_BYTES, MAX_CSV_ROWS, TOY_DATASETS, load_csv, make_toy
 from vmonf_core.experiments import Data, split_data
 
 from . import state as S
@@ -21,8 +21,13 @@ def cached_toy(name: str, n: int, noise: float, seed: int) -> tuple[np.ndarray, 
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def cached_csv(raw: bytes) -> tuple[np.ndarray, np.ndarray | None]:
-    return load_csv(raw)
+def cached_csv(raw: bytes) -> tuple[np.ndarray | None, np.ndarray | None, str | None]:
+    """``(x, y, None)`` or ``(None, None, message)``: a rejected file is cached too, so it is not reparsed every rerun."""
+    try:
+        x, y = load_csv(raw)
+    except (ValueError, MemoryError) as e:
+        return None, None, str(e) or type(e).__name__
+    return x, y, None
 
 
 DEFAULT_NOISE = {"pinwheel": 1.0, "circles": 0.03, "moons": 0.06, "blobs": 0.12, "spirals": 0.03, "checkerboard": 0.0}
@@ -30,6 +35,9 @@ DEFAULT_NOISE = {"pinwheel": 1.0, "circles": 0.03, "moons": 0.06, "blobs": 0.12,
 
 def _split(x: np.ndarray, y: np.ndarray | None, seed: int, name: str) -> Data:
     return split_data(x, y, 0.2 if len(x) >= 10 else 0.0, seed, name)
+
+
+MAX_DRAWN = MAX_CSV_ROWS
 
 
 def _draw_canvas() -> np.ndarray:
@@ -58,14 +66,17 @@ def _draw_canvas() -> np.ndarray:
     version = S.get(S.DRAWN + "_v", 0)
     event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key=f"pg_canvas_{version}",
                             width="stretch")
-    pts = [p for p in selected_points(event) if p.get("curve_number", 0) == 0]
+    pts = [p for p in selected_points(event) if p.get("curve_number", 0) == 0 and "x" in p and "y" in p]
+    if pts and len(drawn) >= MAX_DRAWN:
+        st.warning(f"A drawing holds at most {MAX_DRAWN:,} points (the CSV cap); undo or clear some first.")
+        pts = []
     if pts:
         rng = np.random.default_rng(len(drawn))
         centres = np.array([[p["x"], p["y"]] for p in pts])
         per = spray if len(centres) == 1 else max(1, spray // 3)
         new = np.repeat(centres, per, 0) + (0.03 * rng.standard_normal((len(centres) * per, 2)) if spray > 1 else 0)
         S.get(S.DRAWN + "_hist", []).append(list(drawn))
-        S.put(S.DRAWN, drawn + new.round(4).tolist())
+        S.put(S.DRAWN, (drawn + new.round(4).tolist())[:MAX_DRAWN])
         S.put(S.DRAWN + "_v", version + 1)  # a fresh chart key clears the selection
         st.rerun()
     return np.asarray(drawn, dtype=np.float64).reshape(-1, 2)
@@ -97,9 +108,8 @@ def data_source() -> Data | None:
     if up.size > MAX_CSV_BYTES:
         st.error(f"That CSV is {up.size / 1e6:.1f} MB; the limit is {MAX_CSV_BYTES // 1024 // 1024} MB.")
         return None
-    try:
-        x, y = cached_csv(up.getvalue())
-    except ValueError as e:
-        st.error(f"Could not read that CSV: {e}")
+    x, y, error = cached_csv(up.getvalue())
+    if error is not None:
+        st.error(f"Could not read that CSV: {error}")
         return None
     return _split(x, y, 0, up.name)

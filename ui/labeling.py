@@ -11,13 +11,37 @@ from vmonf_core.plots import data_figure
 
 from . import state as S
 
+MAX_SELECTED = 20_000  # points per selection event; a crafted event cannot ask for more
+
+
+def _finite(v) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and np.isfinite(v)
+
 
 def selected_points(event) -> list[dict]:
-    """The points of a plotly selection event (works for the live widget and injected test state)."""
+    """The well-formed points of a plotly selection event (works for the live widget and injected test state).
+
+    A point must be a dict whose ``x`` and ``y`` (when present) are finite numbers and whose ``customdata`` (when
+    present) is an integer index or a list starting with one; anything else is dropped, never raised on.
+    """
     try:
-        return list(event["selection"]["points"]) if event else []
-    except (KeyError, TypeError):
+        pts = event["selection"]["points"] if event else []
+    except (KeyError, TypeError, IndexError):
         return []
+    if not isinstance(pts, list):
+        return []
+    out = []
+    for p in pts[:MAX_SELECTED]:
+        if not isinstance(p, dict) or not all(_finite(p[k]) for k in ("x", "y") if k in p):
+            continue
+        cd = p.get("customdata")
+        if isinstance(cd, list):
+            cd = cd[0] if cd else None
+        if cd is not None and not (isinstance(cd, int | float) and not isinstance(cd, bool) and float(cd).is_integer()
+                                   and abs(cd) < 2**31):
+            continue
+        out.append({**p, "customdata": None if cd is None else int(cd)})
+    return out
 
 
 def current_labels(data: Data, data_id: str) -> np.ndarray:
@@ -92,8 +116,7 @@ def labeling_panel(data: Data, data_id: str, K: int, model=None) -> np.ndarray:
                         customdata=suggestions)
     event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"),
                             key=f"pg_label_chart_{S.get(S.LABELS + '_v', 0)}", width="stretch")
-    picked = [int(p["customdata"] if not isinstance(p.get("customdata"), list) else p["customdata"][0])
-              for p in selected_points(event) if p.get("customdata") is not None]
+    picked = [p["customdata"] for p in selected_points(event) if p.get("customdata") is not None]
     if picked:
         _commit(apply_selection(labels, picked, -1 if cls == "erase" else int(cls) - 1))
         st.rerun()

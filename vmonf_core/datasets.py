@@ -302,6 +302,8 @@ def _read_idx(path: Path) -> np.ndarray:
     if zero != 0 or dtype_code != 0x08 or ndim not in (1, 3):
         raise ValueError(f"{path.name} is not an unsigned-byte IDX file")
     shape = struct.unpack(">" + "I" * ndim, data[4 : 4 + 4 * ndim])
+    if ndim == 3 and shape[1:] != (28, 28):  # MNIST images are 28x28; anything else would be reshaped into giant arrays
+        raise ValueError(f"{path.name}: images must be 28x28, the header says {shape[1]}x{shape[2]}")
     body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
     if body.size != int(np.prod(shape)):
         raise ValueError(f"{path.name}: header says {shape}, file holds {body.size} bytes")
@@ -324,6 +326,9 @@ def load_mnist_idx(folder: str | Path, split: str = "train") -> tuple[np.ndarray
             for suffix in ("", ".gz"):
                 p = folder / (name + suffix)
                 if p.is_file():
+                    real = p.resolve()  # a symlink must not lead outside the folder the user was allowed to use
+                    if real != p and folder.resolve() not in real.parents:
+                        raise ValueError(f"{p.name} links outside the MNIST folder; copy the file there instead")
                     return p
         raise ValueError(f"no {prefix}-{kind} IDX file in {str(folder)[:200]}")
 

@@ -152,8 +152,14 @@ def validate_data(x: Any, K: int, labels: Any = None) -> tuple[np.ndarray, np.nd
     if y.shape != (len(x),):
         raise ValueError(f"labels must have shape ({len(x)},), got {y.shape}")
     if not np.issubdtype(y.dtype, np.integer):
-        if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
+        try:
+            ok = bool(np.all(np.isfinite(y)) and np.all(y == np.round(y)))
+        except TypeError:
+            ok = False
+        if not ok:
             raise ValueError("labels must be integers (-1 for unlabeled)")
+    if y.size and (y.min() < -1 or y.max() >= K):  # before the cast: 1e19 must not wrap around
+        raise ValueError(f"labels must be in [0, K-1] = [0, {K - 1}] or -1 (unlabeled); got values in [{y.min()}, {y.max()}]")
     y = y.astype(np.int64)
     if y.min() < -1 or y.max() >= K:
         raise ValueError(f"labels must be in [0, K-1] = [0, {K - 1}] or -1 (unlabeled); got values in [{y.min()}, {y.max()}]")
