@@ -49,8 +49,8 @@ table in the README):
 | the true circles, then unsupervised | 0.84 | 4 | -0.68 |
 
 Runs that end near the true rings score a *higher* ELBO than the half-plane runs, yet even a start on the true circles
-keeps them only 4 times in 10. The ELBO pins the clustering down weakly: several partitions score close, and **the start
-decides** which one training ends in. The old explanation, that a flow "cannot pierce a hole" and so cannot model a
+keeps them only 4 times in 10. The ELBO pins the clustering down weakly: several partitions score close, and
+**the start decides** which one training ends in. The old explanation, that a flow "cannot pierce a hole" and so cannot model a
 ring, is not what the numbers show: the flows do fit rings when they start there.
 
 k-means and GaussianMixture, fitted to the same points, split the plane too:
