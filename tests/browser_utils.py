@@ -43,6 +43,8 @@ def server(request):
     env = dict(os.environ, PYTHONPATH=str(ROOT), VMONF_SCHEDULER="")
     if getattr(request.module, "APP_SCHEDULER", None) == "test-cluster":
         env["VMONF_SCHEDULER"] = request.getfixturevalue("dask_cluster").address
+    elif getattr(request.module, "APP_SCHEDULER", None) == "fresh-cluster":
+        env["VMONF_SCHEDULER"] = request.getfixturevalue("fresh_dask_cluster").address
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],

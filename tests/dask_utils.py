@@ -83,6 +83,14 @@ def dask_cluster():
     c.stop()
 
 
+@pytest.fixture(scope="module")
+def fresh_dask_cluster():
+    """A cluster of its own for one module (the load test): no state left by earlier tests."""
+    c = DaskCluster(2)
+    yield c
+    c.stop()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def engine_on_cluster(dask_cluster):
     """Point the app (AppTests run it in this process) and the engine at the test cluster, for every test."""
