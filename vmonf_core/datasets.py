@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .files import read_capped
+
 __all__ = [
     "TOY_DATASETS",
     "make_toy",
@@ -192,19 +194,7 @@ def load_csv(source: str | Path | bytes | io.IOBase, max_rows: int = MAX_CSV_ROW
     Raises:
         ValueError: with a message naming what is wrong (size, encoding, columns, values).
     """
-    if isinstance(source, bytes):
-        raw = source
-    elif isinstance(source, str | Path):
-        path = Path(source)
-        if not path.is_file():
-            raise ValueError(f"CSV file not found: {str(path)[:200]}")
-        if path.stat().st_size > max_bytes:
-            raise ValueError(f"CSV is larger than {max_bytes // 1024 // 1024} MB")
-        raw = path.read_bytes()
-    else:
-        raw = source.read(max_bytes + 1)
-    if len(raw) > max_bytes:
-        raise ValueError(f"CSV is larger than {max_bytes // 1024 // 1024} MB")
+    raw = read_capped(source, max_bytes, "CSV")
     if b"\x00" in raw:
         raise ValueError("CSV looks like a binary file (it contains NUL bytes)")
     try:

@@ -318,10 +318,6 @@ class Job:
     def resumable(self) -> bool:
         return self.status == "stopped" and self.result is not None and self.result.get("trainer_state") is not None
 
-    @property
-    def total(self) -> int | None:
-        return self.history[-1]["epochs"] if self.history else None
-
     def poll(self) -> Job:
         """Fetch new progress and, once the task ended, its result. Renews the lease. Never raises."""
         with self.lock:
@@ -447,10 +443,6 @@ class Engine:
     def started(self) -> bool:
         """Whether the client exists (the local cluster may still be starting otherwise)."""
         return self._client is not None
-
-    @property
-    def address(self) -> str:
-        return self.client.scheduler.address
 
     def workers(self) -> dict[str, Any]:
         """``{address: info}`` of the cluster's workers (cached for 2 s)."""

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from . import budget
+from .files import read_capped
 from .flows import FLOWS, build_flow
 from .nets import BatchedMLP
 from .objectives import elbo_terms, std_normal_log_prob
@@ -371,20 +372,6 @@ def _load_json_dict(raw: Any, what: str) -> dict[str, Any]:
     return value
 
 
-def _read_bytes(path_or_file: Any) -> bytes:
-    if isinstance(path_or_file, str | Path):
-        p = Path(path_or_file)
-        if not p.is_file():
-            raise ValueError(f"checkpoint not found: {p}")
-        if p.stat().st_size > MAX_CHECKPOINT_BYTES:
-            raise ValueError(f"checkpoint is {p.stat().st_size / 1e6:.0f} MB; the limit is {MAX_CHECKPOINT_BYTES // 2**20} MB")
-        return p.read_bytes()
-    data = path_or_file.read(MAX_CHECKPOINT_BYTES + 1)
-    if len(data) > MAX_CHECKPOINT_BYTES:
-        raise ValueError(f"checkpoint is larger than the {MAX_CHECKPOINT_BYTES // 2**20} MB limit")
-    return data
-
-
 def _check_archive(data: bytes) -> None:
     """A torch checkpoint is a zip: check its members' inflated sizes before torch.load inflates them."""
     import zipfile
@@ -444,7 +431,7 @@ def load_checkpoint(path_or_file: Any, map_location: str | torch.device = "cpu")
         ValueError: the file is not a valid checkpoint (truncated, tampered, foreign, mismatched, too big).
     """
     try:
-        data = _read_bytes(path_or_file)
+        data = read_capped(path_or_file, MAX_CHECKPOINT_BYTES, "checkpoint")
         _check_archive(data)
         try:
             payload = torch.load(io.BytesIO(data), map_location=map_location, weights_only=True)
