@@ -1,11 +1,16 @@
 """Home: what VMoNF is, in one screen."""
 
+from ui.frame import front_door
+
+front_door()  # a deep link on a fresh server runs app.py first (ui/frame.py)
+
+
 import streamlit as st
 import torch
 
+from ui.figures import data_figure
 from ui.jobs import engine_status
 from vmonf_core.datasets import pinwheel
-from vmonf_core.plots import data_figure
 from vmonf_core.training import resolve_device
 
 st.title("VMoNF Explorer")

@@ -9,7 +9,7 @@ def test_lesson_runs_end_to_end():
     assert "Will the mixture find the two circles" in texts(at)
     at.button(key="lesson_go_unsup").click().run()
     wait_for_job(at, "lesson_unsup_job")
-    unsup = at.session_state["lesson_unsup_result"]["metrics"]
+    unsup = at.session_state["lesson_unsup_result"].metrics
     assert unsup["ari"] <= 0.3, unsup["ari"]  # the half-space split
     assert "the start decides" in texts(at)  # the text follows the measured sweep, not the thesis's one-liner
     assert "k-means" in [row for row in at.dataframe[0].value["method"]]
@@ -19,7 +19,7 @@ def test_lesson_runs_end_to_end():
     assert int(counts["outer circle"][0]) == 16 and int(counts["inner circle"][0]) == 16
     at.button(key="lesson_go_semi").click().run()
     wait_for_job(at, "lesson_semi_job")
-    semi = at.session_state["lesson_semi_result"]["metrics"]
+    semi = at.session_state["lesson_semi_result"].metrics
     assert semi["ari"] >= 0.9, semi["ari"]
     summary = at.dataframe[-1].value
     assert list(summary["run"]) == ["unsupervised", "semi-supervised"]

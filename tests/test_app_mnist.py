@@ -9,14 +9,14 @@ def test_mnist_page_renders_and_a_tiny_training_completes():
     assert at.sidebar.multiselect(key="mn_digits").value == [0, 1, 2, 3, 4]
     at.sidebar.multiselect(key="mn_digits").set_value([0, 1])
     at.sidebar.slider(key="mn_n").set_value(500)
-    at.sidebar.number_input(key="mn_epochs_mnist").set_value(2)
+    at.sidebar.number_input(key="mn_epochs").set_value(2)
     at.run()
     assert any("400 training and 100 test images" in c.value for c in at.caption)
     at.button(key="mn_train").click().run()
     assert not at.error, [e.value for e in at.error]
     wait_for_job(at, "mnist_job", timeout=300)
     assert at.session_state["mnist_job"].status == "done"
-    m = at.session_state["mnist_result"]["metrics"]
+    m = at.session_state["mnist_result"].metrics
     assert m["contingency"].shape == (2, 2) and 0.5 <= m["accuracy"] <= 1
     assert {"k-means", "GaussianMixture", "VMoNF"} == set(at.dataframe[0].value["method"])
     assert len(at.get("download_button")) == 3

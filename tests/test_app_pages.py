@@ -25,14 +25,14 @@ def test_playground_renders_its_controls():
     labels = [b.label for b in at.button]
     for name in ("Train", "Stop", "Resume", "Fast settings", "Thesis settings"):
         assert name in labels
-    assert at.sidebar.radio(key="pg_source").value == "Toy dataset"
-    assert at.sidebar.selectbox(key="pg_dataset").value == "pinwheel"
+    assert at.sidebar.radio(key="source").value == "Toy dataset"
+    assert at.sidebar.selectbox(key="dataset").value == "pinwheel"
     assert len(at.get("plotly_chart")) >= 2  # labeling chart and data chart
 
 
 def _short(at, epochs=3, restarts=1):
-    at.sidebar.number_input(key="pg_set_epochs").set_value(epochs)
-    at.sidebar.number_input(key="pg_set_restarts").set_value(restarts)
+    at.sidebar.number_input(key="epochs").set_value(epochs)
+    at.sidebar.number_input(key="restarts").set_value(restarts)
 
 
 def test_playground_trains_through_the_button_and_shows_results():
@@ -45,21 +45,22 @@ def test_playground_trains_through_the_button_and_shows_results():
     metrics = {m.label: m.value for m in at.metric}
     assert {"ARI", "NMI", "Accuracy", "Test log-lik"} <= set(metrics)
     assert 0 <= float(metrics["ARI"]) <= 1
-    assert [t.label for t in at.tabs][:6] == ["Thesis figure", "Density", "Components", "Usage", "Curves", "Baselines"]
-    assert len(at.get("download_button")) == 3
+    assert [t.label for t in at.tabs][:7] == ["Thesis figure", "Replay", "Density", "Components", "Usage", "Curves",
+                                              "Baselines"]
+    assert {"Download checkpoint", "Download metrics", "Download run config"} <= {b.label for b in at.get("download_button")}
 
 
 def test_thesis_and_fast_buttons_set_the_recipes():
     at = page("playground")
     at.button(key="pg_thesis").click().run()
-    assert at.sidebar.number_input(key="pg_set_lr").value == 1e-3
-    assert at.sidebar.number_input(key="pg_set_restarts").value == 1
-    assert at.sidebar.number_input(key="pg_set_depth").value == 8  # the thesis's pinwheel: 8 blocks of width 8
-    assert at.sidebar.number_input(key="pg_set_hidden").value == 8
-    assert at.sidebar.text_input(key="pg_set_posterior_hidden").value == "3"
-    assert at.sidebar.slider(key="pg_n").value == 3200
+    assert at.sidebar.number_input(key="lr").value == 1e-3
+    assert at.sidebar.number_input(key="restarts").value == 1
+    assert at.sidebar.number_input(key="depth").value == 8  # the thesis's pinwheel: 8 blocks of width 8
+    assert at.sidebar.number_input(key="hidden").value == 8
+    assert at.sidebar.text_input(key="posterior_hidden").value == "3"
+    assert at.sidebar.slider(key="n").value == 3200
     at.button(key="pg_fast").click().run()
-    assert at.sidebar.number_input(key="pg_set_lr").value == 1e-2
+    assert at.sidebar.number_input(key="lr").value == 1e-2
 
 
 def test_bad_settings_show_an_error_and_keep_the_previous_model():
@@ -67,32 +68,32 @@ def test_bad_settings_show_an_error_and_keep_the_previous_model():
     _short(at)
     at.button(key="pg_train").click().run()
     wait_for_job(at, "pg_job")
-    model = at.session_state["pg_result"]["model"]
-    for key, value, message in (("pg_set_lr", -1.0, "lr must be"), ("pg_set_depth", 0, "depth"),
-                                ("pg_set_t0", 0.0, "t0")):
+    model = at.session_state["pg_result"].model
+    for key, value, message in (("lr", -1.0, "lr must be"), ("depth", 0, "depth"),
+                                ("t0", 0.0, "t0")):
         at.sidebar.number_input(key=key).set_value(value)
         at.button(key="pg_train").click().run()
         assert not at.exception
         assert any(message in e.value for e in at.error), (key, [e.value for e in at.error])
-        assert at.session_state["pg_result"]["model"] is model  # nothing trained is lost
-        at.sidebar.number_input(key=key).set_value({"pg_set_lr": 1e-2, "pg_set_K": 5, "pg_set_depth": 4, "pg_set_t0": 1.0}[key])
+        assert at.session_state["pg_result"].model is model  # nothing trained is lost
+        at.sidebar.number_input(key=key).set_value({"lr": 1e-2, "K": 5, "depth": 4, "t0": 1.0}[key])
         at.run()
-    at.sidebar.slider(key="pg_n").set_value(100)
-    at.sidebar.number_input(key="pg_set_K").set_value(60)
+    at.sidebar.slider(key="n").set_value(100)
+    at.sidebar.number_input(key="K").set_value(60)
     at.button(key="pg_train").click().run()
     assert any("2*K" in e.value for e in at.error)  # K larger than the data allows
-    assert at.session_state["pg_result"]["model"] is model
+    assert at.session_state["pg_result"].model is model
 
 
 def test_drawn_dataset_too_small_or_identical_is_refused():
     at = page("playground")
-    at.sidebar.radio(key="pg_source").set_value("Draw").run()
+    at.sidebar.radio(key="source").set_value("Draw").run()
     at.session_state["pg_drawn"] = [[0.1, 0.2]] * 3
     at.run()
     at.button(key="pg_train").click().run()
     assert any("2*K" in e.value for e in at.error)
     at.session_state["pg_drawn"] = [[0.1, 0.2]] * 40
-    at.sidebar.number_input(key="pg_set_K").set_value(2)
+    at.sidebar.number_input(key="K").set_value(2)
     at.run()
     at.button(key="pg_train").click().run()
     assert any("identical" in e.value for e in at.error)
@@ -100,7 +101,7 @@ def test_drawn_dataset_too_small_or_identical_is_refused():
 
 def test_drawing_by_selection_adds_points():
     at = page("playground")
-    at.sidebar.radio(key="pg_source").set_value("Draw").run()
+    at.sidebar.radio(key="source").set_value("Draw").run()
     assert "Click on the canvas" in texts(at)
     at.session_state["pg_canvas_0"] = {"selection": {"points": [{"curve_number": 0, "point_index": 5, "x": 0.5, "y": -0.25}],
                                                      "point_indices": [5], "box": [], "lasso": []}}
@@ -131,7 +132,7 @@ def test_random_labels_and_changed_dataset_clears_them():
     at.button(key="pg_label_random").click().run()
     counts = at.dataframe[0].value
     assert all(int(counts[f"class {k}"][0]) == 16 for k in range(1, 6))
-    at.sidebar.slider(key="pg_n").set_value(600).run()
+    at.sidebar.slider(key="n").set_value(600).run()
     assert "labels made on the previous one were cleared" in texts(at)
     assert int(at.dataframe[0].value["unlabeled"][0]) == 480
 
@@ -142,3 +143,45 @@ def test_bad_csv_upload_message(tmp_path):
 
     x, y, error = cached_csv(b"1,2\nnan,3\n")  # the rejection itself is cached: no reparse on every rerun
     assert x is None and "NaN" in error
+
+
+def test_two_runs_appear_in_the_history_and_side_by_side():
+    """Train two seeds; both are in the run table; picking both shows their figures and curves side by side."""
+    at = page("playground")
+    _short(at)
+    for seed in (0, 1):
+        at.sidebar.number_input(key="seed").set_value(seed)
+        at.button(key="pg_train").click().run()
+        wait_for_job(at, "pg_job")
+    runs = at.session_state["pg_runs"]
+    assert [r.config["train"]["seed"] for r in runs] == [1, 0]  # newest first
+    table = next(d.value for d in at.dataframe if "ELBO" in d.value.columns)  # the run table
+    assert list(table["seed"]) == [1, 0] and {"ARI", "NMI", "ACC", "ELBO", "seconds"} <= set(table.columns)
+    at.multiselect(key="pg_hist_pick").set_value([r.number for r in runs]).run()
+    keys = {c.key for c in at.get("plotly_chart") if c.key}  # noqa: SIM118
+    for r in runs:
+        assert f"pg_hist_cmp_part_{r.number}" in keys and f"pg_hist_cmp_curves_{r.number}" in keys
+    assert len(at.columns) >= 2
+    at.button(key="pg_hist_drop").click().run()
+    assert at.session_state["pg_runs"] == []
+
+
+def test_replay_exports_an_animated_gif():
+    """A longer run records its live previews; the replay GIF has one frame per preview (at least 5)."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    from ui.replay import gif_bytes
+
+    at = page("playground")
+    _short(at, epochs=40)
+    at.button(key="pg_train").click().run()
+    wait_for_job(at, "pg_job")
+    result = at.session_state["pg_result"]
+    assert len(result.previews) >= 5, len(result.previews)
+    epochs = [e for e, _ in result.previews]
+    assert epochs == sorted(epochs) and epochs[-1] == result.history[-1]["epoch"]  # ends on the returned model
+    gif = Image.open(BytesIO(gif_bytes(result.previews, result.data.x)))
+    assert gif.format == "GIF" and gif.n_frames == len(result.previews) >= 5
+    assert at.slider(key="pg_res_replay_pos").max == len(result.previews) - 1

@@ -77,22 +77,22 @@ def test_api_rejects_bad_input_with_a_clear_message(name, call, message):
 
 # ----------------------------------------------------------------------- UI
 UI_SETTINGS = [  # (widget key, bad value, expected message, good value)
-    ("pg_set_depth", 0, "depth", 4),
-    ("pg_set_hidden", 0, "hidden", 32),
-    ("pg_set_lr", 0.0, "lr must be", 1e-2),
-    ("pg_set_lr", -1.0, "lr must be", 1e-2),
-    ("pg_set_epochs", 0, "epochs", 2),
-    ("pg_set_batch_size", 0, "batch_size", 128),
-    ("pg_set_t0", 0.0, "t0", 1.0),
-    ("pg_set_t0", -2.0, "t0", 1.0),
+    ("depth", 0, "depth", 4),
+    ("hidden", 0, "hidden", 32),
+    ("lr", 0.0, "lr must be", 1e-2),
+    ("lr", -1.0, "lr must be", 1e-2),
+    ("epochs", 0, "epochs", 2),
+    ("batch_size", 0, "batch_size", 128),
+    ("t0", 0.0, "t0", 1.0),
+    ("t0", -2.0, "t0", 1.0),
 ]
 
 
 @pytest.fixture(scope="module")
 def trained_playground():
     at = page("playground")
-    at.sidebar.number_input(key="pg_set_epochs").set_value(2)
-    at.sidebar.number_input(key="pg_set_restarts").set_value(1)
+    at.sidebar.number_input(key="epochs").set_value(2)
+    at.sidebar.number_input(key="restarts").set_value(1)
     at.button(key="pg_train").click().run()
     wait_for_job(at, "pg_job")
     return at
@@ -100,13 +100,13 @@ def trained_playground():
 
 def _assert_kept(at, model) -> None:
     assert not at.exception, at.exception
-    assert at.session_state["pg_result"]["model"] is model
+    assert at.session_state["pg_result"].model is model
 
 
 def test_ui_bad_settings_catalogue(trained_playground):
     at = trained_playground
-    model = at.session_state["pg_result"]["model"]
-    k = at.sidebar.number_input(key="pg_set_K")
+    model = at.session_state["pg_result"].model
+    k = at.sidebar.number_input(key="K")
     assert (k.min, k.max) == (2, 64)  # K is bounded by the widget: no K = 100,000 rerun costs
     for key, bad, message, good in UI_SETTINGS:
         at.sidebar.number_input(key=key).set_value(bad)
@@ -115,10 +115,10 @@ def test_ui_bad_settings_catalogue(trained_playground):
         assert any(message in e for e in errors), (key, bad, errors)
         _assert_kept(at, model)
         at.sidebar.number_input(key=key).set_value(good)
-    at.sidebar.text_input(key="pg_set_posterior_hidden").set_value("64,abc")
+    at.sidebar.text_input(key="posterior_hidden").set_value("64,abc")
     at.button(key="pg_train").click().run()
     assert any("comma-separated integers" in e.value for e in at.error)
-    at.sidebar.text_input(key="pg_set_posterior_hidden").set_value("64,64")
+    at.sidebar.text_input(key="posterior_hidden").set_value("64,64")
     at.run()
     _assert_kept(at, model)
 
@@ -130,7 +130,7 @@ def test_ui_bad_settings_catalogue(trained_playground):
 )
 def test_ui_bad_csv_uploads(raw, message):
     at = page("playground")
-    at.sidebar.radio(key="pg_source").set_value("Upload CSV").run()
+    at.sidebar.radio(key="source").set_value("Upload CSV").run()
     at.sidebar.file_uploader(key="pg_csv").set_value(("bad.csv", raw, "text/csv")).run()
     assert not at.exception
     assert any(message in e.value for e in at.error), [e.value for e in at.error]
@@ -138,8 +138,8 @@ def test_ui_bad_csv_uploads(raw, message):
 
 def test_ui_drawn_data_edge_cases_and_labels(trained_playground):
     at = trained_playground
-    model = at.session_state["pg_result"]["model"]
-    at.sidebar.radio(key="pg_source").set_value("Draw").run()
+    model = at.session_state["pg_result"].model
+    at.sidebar.radio(key="source").set_value("Draw").run()
     assert any("Click on the canvas" in i.value for i in at.info)  # empty drawing: a prompt, no training possible
     for pts, message in (([[0.2, 0.3]], "2*K"), ([[0.2, 0.3]] * 30, "identical")):
         at.session_state["pg_drawn"] = pts
@@ -148,21 +148,21 @@ def test_ui_drawn_data_edge_cases_and_labels(trained_playground):
         assert any(message in e.value for e in at.error), [e.value for e in at.error]
         _assert_kept(at, model)
     # labels >= K: label points as class 5, then lower K to 3
-    at.sidebar.radio(key="pg_source").set_value("Toy dataset").run()
+    at.sidebar.radio(key="source").set_value("Toy dataset").run()
     at.selectbox(key="pg_label_class").set_value(5)
     at.session_state[f"pg_label_chart_{at.session_state['pg_labels_v'] if 'pg_labels_v' in at.session_state else 0}"] = {
         "selection": {"points": [{"curve_number": 0, "point_index": 0, "customdata": 0}], "point_indices": [0], "box": [], "lasso": []}}
     at.run()
-    at.sidebar.number_input(key="pg_set_K").set_value(3)
+    at.sidebar.number_input(key="K").set_value(3)
     at.button(key="pg_train").click().run()
     assert any("labels must be in" in e.value for e in at.error), [e.value for e in at.error]
     # labels of a single class: a warning, and training still runs
-    at.sidebar.number_input(key="pg_set_K").set_value(5)
+    at.sidebar.number_input(key="K").set_value(5)
     at.button(key="pg_train").click().run()
     assert any("one class" in w.value for w in at.warning)
     wait_for_job(at, "pg_job")
     # a changed dataset under labels: they are cleared with a notice
-    at.sidebar.slider(key="pg_n").set_value(500).run()
+    at.sidebar.slider(key="n").set_value(500).run()
     assert any("labels made on the previous one were cleared" in w.value for w in at.warning)
 
 
@@ -190,7 +190,7 @@ def test_ui_checkpoint_from_another_K_is_used_with_its_own_K():
     at.file_uploader(key="pg_ckpt").set_value(("m.pt", _ckpt(), "application/octet-stream")).run()
     at.button(key="pg_use_ckpt").click().run()
     assert not at.exception and not at.error
-    assert at.session_state["pg_result"]["model"].K == 3
+    assert at.session_state["pg_result"].model.K == 3
 
 
 def test_ui_missing_mnist_folder():

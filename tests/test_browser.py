@@ -71,3 +71,59 @@ def test_stop_answers_and_resume_continues_in_the_browser(browser, server):
     page.get_by_text(re.compile(r"stopped: epoch")).first.wait_for(timeout=30_000)
     assert page.locator("text=Traceback").count() == 0
     page.close()
+
+
+def _nav(page, name: str) -> None:
+    page.get_by_test_id("stSidebarNavItems").get_by_role("link", name=name).click()
+    page.get_by_role("heading", name=name).first.wait_for(timeout=60_000)
+
+
+def _data_title(page) -> str:
+    title = page.get_by_text(re.compile(r"training points, \d+ held out, \d+ labeled")).first
+    title.wait_for(timeout=60_000)
+    return title.text_content()
+
+
+def test_setup_survives_page_switches_and_the_link_reproduces_it(browser, server):
+    """Two circles and 32 labels survive a visit to another page; the page's URL opens the same setup elsewhere."""
+    page = _page(browser, server + "/playground")
+    page.get_by_role("heading", name="Playground").wait_for(timeout=60_000)
+    page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(has_text="Dataset").click()
+    page.get_by_role("option", name="circles").click()
+    page.get_by_text(re.compile(r"^circles: 800 training points")).wait_for(timeout=60_000)
+    page.get_by_text("Label points for a semi-supervised run").click()
+    page.get_by_role("button", name=re.compile("Label 16 random points per true class")).click()
+    page.get_by_text(re.compile(r"circles: .* 32 labeled")).wait_for(timeout=60_000)
+    assert page.get_by_label("Components K").input_value() == "2"  # K followed the dataset
+
+    _nav(page, "Two circles lesson")
+    _nav(page, "Playground")
+    assert re.match(r"circles: 800 training points, 200 held out, 32 labeled", _data_title(page))
+    assert page.get_by_label("Components K").input_value() == "2"
+    assert page.get_by_text("The dataset changed").count() == 0
+
+    url = page.url
+    assert "dataset=circles" in url
+    fresh = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    fresh.goto(url)
+    fresh.get_by_role("heading", name="Playground").wait_for(timeout=60_000)
+    assert re.match(r"circles: 800 training points, 200 held out, 0 labeled", _data_title(fresh))  # labels: CSV, not URL
+    assert fresh.get_by_label("Components K").input_value() == "2"
+    fresh.context.close()
+    page.close()
+
+
+def test_a_single_click_labels_one_point(browser, server):
+    """In the labeling chart's default (lasso) mode, one click on a point labels exactly that point."""
+    page = _page(browser, server + "/playground")
+    page.get_by_role("heading", name="Playground").wait_for(timeout=60_000)
+    page.get_by_text("Label points for a semi-supervised run").click()
+    chart = page.get_by_test_id("stPlotlyChart").first
+    chart.locator(".scatterlayer .trace .points path").first.wait_for(timeout=60_000)
+    assert _data_title(page).endswith(" 0 labeled")
+    point = chart.locator(".scatterlayer .trace .points path").nth(100)
+    box = point.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.get_by_text(re.compile(r"held out, 1 labeled$")).wait_for(timeout=30_000)
+    page.screenshot(path=str(SHOTS / "click_label.png"), full_page=True)
+    page.close()

@@ -179,8 +179,8 @@ def test_same_seed_gives_identical_metrics_alone_or_next_to_three_other_jobs(eng
 
 def test_killing_a_worker_shows_an_error_on_the_page_and_the_next_train_works(dask_cluster):
     at = page("playground")
-    at.sidebar.number_input(key="pg_set_epochs").set_value(3000)
-    at.sidebar.number_input(key="pg_set_restarts").set_value(1)
+    at.sidebar.number_input(key="epochs").set_value(3000)
+    at.sidebar.number_input(key="restarts").set_value(1)
     at.button(key="pg_train").click().run()
     job = at.session_state["pg_job"]
     _wait_running(job)
@@ -194,6 +194,6 @@ def test_killing_a_worker_shows_an_error_on_the_page_and_the_next_train_works(da
     at.run()
     assert any("worker process" in e.value for e in at.error), [e.value for e in at.error]
     dask_cluster.wait_for_workers(2)  # the nanny replaced the worker
-    at.sidebar.number_input(key="pg_set_epochs").set_value(2)
+    at.sidebar.number_input(key="epochs").set_value(2)
     at.button(key="pg_train").click().run()
     assert at.session_state["pg_job"].wait(120).status == "done"

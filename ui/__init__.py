@@ -1,1 +1,1 @@
-"""Streamlit-side helpers: session-state keys, the background training worker, shared widgets."""
+"""Streamlit-side modules: pages are composed of these; all maths lives in vmonf_core."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
@@ -11,6 +13,7 @@ from vmonf_core.experiments import Data, split_data
 
 from . import state as S
 from .labeling import selected_points
+from .settings import KEEP, dataset_changed
 
 GRID = np.linspace(-1.2, 1.2, 49)
 
@@ -60,8 +63,8 @@ def _draw_canvas() -> np.ndarray:
         d = np.asarray(drawn)
         fig.add_trace(go.Scatter(x=d[:, 0], y=d[:, 1], mode="markers", name="your points",
                                    marker=dict(size=5, color="#1f3b73")))
-    fig.update_layout(height=460, margin=dict(l=10, r=10, t=30, b=10), dragmode="lasso", showlegend=False,
-                      title=f"Draw: click grid dots, or box/lasso-select an area ({len(drawn)} points)", plot_bgcolor="white")
+    fig.update_layout(height=460, margin=dict(l=10, r=10, t=30, b=10), showlegend=False,
+                      title=f"Draw: click grid dots, or box/lasso-select an area ({len(drawn)} points)")
     fig.update_yaxes(scaleanchor="x", scaleratio=1)
     version = S.get(S.DRAWN + "_v", 0)
     event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key=f"pg_canvas_{version}",
@@ -82,16 +85,33 @@ def _draw_canvas() -> np.ndarray:
     return np.asarray(drawn, dtype=np.float64).reshape(-1, 2)
 
 
+def data_id(x: np.ndarray, labels: np.ndarray | None = None) -> str:
+    """A short fingerprint of a dataset (and of the labels it came with, so a re-upload with new labels is new)."""
+    h = hashlib.sha1(np.ascontiguousarray(x, dtype=np.float64).tobytes())
+    if labels is not None:
+        h.update(np.ascontiguousarray(labels, dtype=np.int64).tobytes())
+    return h.hexdigest()[:12]
+
+
+def _dataset_changed() -> None:
+    """A new toy dataset brings its own noise level and K (both can still be changed)."""
+    name = st.session_state[S.DATASET]
+    st.session_state[S.NOISE] = DEFAULT_NOISE[name]
+    dataset_changed()
+
+
 def data_source() -> Data | None:
     """Sidebar data controls; returns the current data or ``None`` (with a message shown)."""
     sb = st.sidebar
     sb.header("Data")
-    source = sb.radio("Source", ["Toy dataset", "Draw", "Upload CSV"], horizontal=True, key="pg_source")
+    source = sb.radio("Source", ["Toy dataset", "Draw", "Upload CSV"], horizontal=True, key=S.SOURCE, **KEEP)
     if source == "Toy dataset":
-        name = sb.selectbox("Dataset", list(TOY_DATASETS), key="pg_dataset")
-        n = sb.slider("Points", 100, 5000, 1000, 100, key="pg_n")
-        noise = sb.slider("Noise", 0.0, 2.0 if name == "pinwheel" else 0.3, DEFAULT_NOISE[name], 0.01, key=f"pg_noise_{name}")
-        seed = sb.number_input("Data seed", 0, 10_000, 0, key="pg_data_seed")
+        name = sb.selectbox("Dataset", list(TOY_DATASETS), key=S.DATASET, on_change=_dataset_changed, **KEEP)
+        n = sb.slider("Points", 100, 5000, 1000, 100, key=S.N_POINTS, **KEEP)
+        st.session_state.setdefault(S.NOISE, DEFAULT_NOISE[name])
+        noise = sb.slider("Noise", 0.0, 2.0, step=0.01, key=S.NOISE, **KEEP,
+                          help=f"The generator's noise scale; {DEFAULT_NOISE[name]:g} is the usual {name}.")
+        seed = sb.number_input("Data seed", 0, 10_000, 0, key=S.DATA_SEED, **KEEP)
         x, y = cached_toy(name, n, float(noise), int(seed))
         return _split(x, y, int(seed), name)
     if source == "Draw":
@@ -102,14 +122,27 @@ def data_source() -> Data | None:
             return None
         return _split(x, None, 0, "drawn")
     up = sb.file_uploader("CSV: x, y[, label] (label -1 = unlabeled)", type=["csv", "txt"], key="pg_csv")
-    if up is None:
+    if up is not None:
+        if up.size > MAX_CSV_BYTES:
+            st.error(f"That CSV is {up.size / 1e6:.1f} MB; the limit is {MAX_CSV_BYTES // 1024 // 1024} MB.")
+            return None
+        raw, fname = up.getvalue(), up.name
+    elif S.get(S.UPLOAD) is not None:  # the file uploaded before a page switch
+        fname, raw = S.get(S.UPLOAD)
+        sb.caption(f"Using **{fname}**, uploaded earlier in this session. Upload another file to replace it.")
+    else:
         st.info("Upload a CSV with two numeric columns (and optionally an integer label column).")
         return None
-    if up.size > MAX_CSV_BYTES:
-        st.error(f"That CSV is {up.size / 1e6:.1f} MB; the limit is {MAX_CSV_BYTES // 1024 // 1024} MB.")
-        return None
-    x, y, error = cached_csv(up.getvalue())
+    x, y, error = cached_csv(raw)
     if error is not None:
         st.error(f"Could not read that CSV: {error}")
         return None
-    return _split(x, y, 0, up.name)
+    S.put(S.UPLOAD, (fname, raw))
+    return _split(x, y, 0, fname)
+
+
+def data_csv(data: Data, labels: np.ndarray | None) -> str:
+    """The training points and their labels (-1 = unlabeled) as a CSV that Upload CSV reads back."""
+    lab = labels if labels is not None else -np.ones(len(data.x), dtype=np.int64)
+    rows = [f"{a:.6g},{b:.6g},{int(c)}" for (a, b), c in zip(data.x, lab)]
+    return "x,y,label\n" + "\n".join(rows) + "\n"

@@ -19,9 +19,12 @@ import torch
 from vmonf_core.engine import Engine, Job, settings_from_env
 from vmonf_core.experiments import Data
 from vmonf_core.mixture import ModelConfig, VMoNF
-from vmonf_core.plots import curves_figure
 
 from . import state as S
+from .figures import curves_figure
+from .results import ALT, RunResult, compact_previews, remember
+
+CURVES_ALT = ALT["curves"]
 
 
 @st.cache_resource(show_spinner=False)
@@ -106,11 +109,13 @@ def progress_text(job: Job) -> str:
 
 
 def panel(job_key: str, result_key: str, prefix: str, on_train: Callable[[], None] | None = None,
-          render_preview: Callable[[dict[str, Any], int], None] | None = None) -> None:
+          render_preview: Callable[[dict[str, Any], int], None] | None = None, remember_runs: bool = False) -> None:
     """Train / Stop / Resume, progress, curves and the live preview, in one fragment that refreshes about once a
     second while the job is active, so the buttons follow the job without any other interaction.
 
     ``on_train`` builds the run from the page's current settings and calls :func:`start` (no Train button without it).
+    The finished run is stored under ``result_key`` as a :class:`~ui.results.RunResult` (and added to the
+    session's run history when ``remember_runs``).
     """
     job0: Job | None = st.session_state.get(job_key)
     active = job0 is not None and not job0.finished
@@ -147,14 +152,18 @@ def panel(job_key: str, result_key: str, prefix: str, on_train: Callable[[], Non
         left, right = st.columns(2) if show_preview else (st.container(), None)
         if h:
             with left:
-                st.plotly_chart(curves_figure(h), width="stretch", key=f"{job_key}_curves")
+                st.plotly_chart(curves_figure(h, stacked=show_preview), width="stretch", key=f"{job_key}_curves", alt=CURVES_ALT)
         if show_preview:
             with right:
                 render_preview(job.preview, job.preview["epoch"])
-        if job.finished and job.result is not None and (st.session_state.get(result_key) or {}).get("job") is not job:
-            st.session_state[result_key] = {"model": model_of(job.result), "metrics": job.result["metrics"],
-                                            "history": job.result["history"], "config": job.result["config"],
-                                            "data": job.data, "job": job, "previews": list(job.previews)}
+        old = st.session_state.get(result_key)
+        if job.finished and job.result is not None and getattr(old, "job", None) is not job:
+            result = RunResult(model_of(job.result), job.result["metrics"], job.result["history"], job.result["config"],
+                               job.data, data_id=job.cfg.get("data", {}).get("data_id", ""), job=job,
+                               previews=compact_previews(job.previews))
+            st.session_state[result_key] = result
+            if remember_runs:
+                remember(result)
         if active and job.finished:
             st.rerun()  # full rerun: show the results, stop refreshing
         if not active and running:

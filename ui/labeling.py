@@ -7,9 +7,9 @@ import streamlit as st
 import torch
 
 from vmonf_core.experiments import Data, label_subset
-from vmonf_core.plots import data_figure
 
 from . import state as S
+from .figures import data_figure
 
 MAX_SELECTED = 20_000  # points per selection event; a crafted event cannot ask for more
 

@@ -37,6 +37,25 @@ def validate_folder(text: str) -> Path:
     return path
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def available_images(digits: tuple[int, ...], folder: str | None) -> int:
+    """How many images of these digits the data holds (the image-count slider's maximum)."""
+    _, y = load_mnist(list(digits), path=folder, n=None, seed=0)
+    return int(len(y))
+
+
+def class_examples(data: Data, per_class: int = 10) -> np.ndarray:
+    """A grid of the first ``per_class`` training images of each class, one row per class."""
+    images = data.info["images"].astype(np.float64) / 255.0
+    tiles = []
+    for c in np.unique(data.y):
+        idx = np.flatnonzero(data.y == c)[:per_class]
+        block = np.ones((per_class, 28, 28))
+        block[: len(idx)] = images[idx]
+        tiles.append(block)
+    return image_grid(np.concatenate(tiles), len(tiles), per_class)
+
+
 @st.cache_data(max_entries=8, show_spinner="Loading digits...")
 def mnist_data(digits: tuple[int, ...], size: int, n: int | None, seed: int, folder: str | None) -> Data:
     images, y = load_mnist(list(digits), path=folder, n=n, seed=seed)

@@ -10,15 +10,25 @@ from typing import Any
 
 import streamlit as st
 
-# playground
-DATA = "pg_data"  # dict: x, y (ground truth or None), name, data_id
+# playground: widget keys double as URL query parameters (see ui/settings.py), so they are short and plain
+SOURCE = "source"  # Toy dataset / Draw / Upload CSV
+DATASET = "dataset"
+N_POINTS = "n"
+NOISE = "noise"
+DATA_SEED = "data_seed"
+SETTING = {name: name for name in ("K", "flow", "depth", "hidden", "hidden_layers", "posterior_hidden",
+                                   "posterior_batch_norm", "prior", "t0", "t_decay", "lr", "batch_size", "epochs",
+                                   "seed", "restarts", "init")}
+PLAYGROUND_LINK = [SOURCE, DATASET, N_POINTS, NOISE, DATA_SEED, *SETTING.values()]
+UPLOAD = "pg_upload"  # (file name, bytes) of the last accepted CSV: it survives page switches
 DRAWN = "pg_drawn"  # list of [x, y] points drawn by the user
 LABELS = "pg_labels"  # np.ndarray of -1 / class ids, tied to LABELS_FOR
 LABELS_FOR = "pg_labels_for"  # data_id the labels were made on
 LABEL_HISTORY = "pg_label_history"  # undo stack of label arrays
 OWNER = "owner"  # this browser session's id for the engine (one active job per session)
 JOB = "pg_job"  # the current engine Job (queued, running or finished)
-RESULT = "pg_result"  # the last finished run: model, metrics, history, config, data_id
+RESULT = "pg_result"  # the last finished run (ui.results.RunResult)
+RUNS = "pg_runs"  # this session's last 10 runs (RunResult), newest first
 NOTICE = "pg_notice"  # a one-shot message shown on the next run
 # two-circles lesson
 LESSON_STEP = "lesson_step"  # 1..4
@@ -32,6 +42,9 @@ LESSON_KEYS = (LESSON_STEP, LESSON_LABELS, LESSON_LABELS_V, LESSON_UNSUP_JOB, LE
 # mnist
 MNIST_JOB = "mnist_job"
 MNIST_RESULT = "mnist_result"
+MNIST_DIGITS, MNIST_SIZE, MNIST_N, MNIST_PRESET, MNIST_SEED, MNIST_EPOCHS = (
+    "mn_digits", "mn_size", "mn_n", "mn_preset", "mn_seed", "mn_epochs")
+MNIST_LINK = [MNIST_DIGITS, MNIST_SIZE, MNIST_N, MNIST_PRESET, MNIST_SEED, MNIST_EPOCHS]
 
 
 def get(key: str, default: Any = None) -> Any:

@@ -252,6 +252,9 @@ def train_task(job_id: str, cfg: dict[str, Any], data: Data, preview: dict[str, 
         "config": cfg,
         "trainer_state": out.trainer.state_dict() if out.result.stopped else None,
         "worker": worker.address,
+        # the replay's last frame: the model the run returns (its selected snapshot), after the last epoch
+        "preview": None if preview is None or not out.result.history else
+        {"epoch": out.result.history[-1]["epoch"], **previews.compute(model, preview, seed=0)},
     }
 
 
@@ -354,6 +357,8 @@ class Job:
             res = self.future.result()
             self.result, self.history, self.worker = res, list(res["history"]), res["worker"]
             self.status = res["status"]
+            if res.get("preview") is not None:
+                self.previews.append((int(res["preview"]["epoch"]), res["preview"]))
         elif st == "cancelled":
             self.status = "cancelled"
         else:

@@ -1,0 +1,276 @@
+"""A finished run and how it is shown: the result tabs, export, checkpoint upload, run history and comparison.
+
+A :class:`RunResult` is what every page keeps of a run; figures and grids are built once and cached in it.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+import torch
+
+from vmonf_core import load_checkpoint, previews, save_checkpoint
+from vmonf_core.experiments import Data, jsonable_metrics
+from vmonf_core.mixture import VMoNF
+
+from . import state as S
+from .figures import (
+    bounds_of,
+    components_figure,
+    curves_figure,
+    density_figure,
+    grid_eval,
+    labels_partition_figure,
+    partition_figure,
+    usage_figure,
+)
+
+MAX_CHECKPOINT_BYTES = 20 * 1024 * 1024
+MAX_RUNS = 10  # runs kept per session for comparison
+_numbers = itertools.count(1)
+
+
+@dataclass
+class RunResult:
+    """One finished (or stopped) run: the model, its scores and curves, what it ran on, and its replay frames."""
+
+    model: VMoNF
+    metrics: dict[str, Any]
+    history: list[dict[str, Any]]
+    config: dict[str, Any]
+    data: Data
+    data_id: str = ""
+    job: Any = None  # the engine Job it came from (None for a loaded checkpoint)
+    previews: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (epoch, compact partition), for replay
+    number: int = field(default_factory=lambda: next(_numbers))
+    created: float = field(default_factory=time.time)
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)  # figures and grids, built once
+
+    def summary(self) -> dict[str, Any]:
+        """One row of the run table: data, key settings, scores, time."""
+        m, t, mc = self.metrics, self.config.get("train", {}), self.config.get("model", {})
+        labels = self.data.labels
+        row = {"run": self.number, "dataset": self.data.info.get("name", "?"), "K": mc.get("n_components", self.model.K),
+               "flow": mc.get("flow", ""), "init": t.get("init", ""), "restarts": mc.get("restarts", ""),
+               "epochs": t.get("epochs", ""), "seed": t.get("seed", ""),
+               "labels": int((labels >= 0).sum()) if labels is not None else 0}
+        for k, name in (("ari", "ARI"), ("nmi", "NMI"), ("accuracy", "ACC"), ("elbo", "ELBO"),
+                        ("test_log_likelihood", "test log-lik"), ("seconds", "seconds")):
+            row[name] = round(float(m[k]), 3) if isinstance(m.get(k), int | float) else None
+        return row
+
+    def label(self) -> str:
+        r = self.summary()
+        ari = f", ARI {r['ARI']:.2f}" if r["ARI"] is not None else ""
+        return f"#{r['run']} {r['dataset']} K={r['K']} {r['init']} seed {r['seed']}{ari}"
+
+
+def compact_previews(frames: list[tuple[int, dict[str, Any]]], keep: int = 60) -> list[tuple[int, dict[str, Any]]]:
+    """At most ``keep`` replay frames (the last one always kept), each reduced to what the partition figure draws."""
+    if not frames or frames[0][1].get("kind") != "partition":
+        return []
+    idx = sorted(set(np.linspace(0, len(frames) - 1, min(keep, len(frames))).round().astype(int)))
+    out = []
+    for i in idx:
+        ep, p = frames[i]
+        g = p["grid"]
+        out.append((ep, {"kind": "partition", "K": p["K"], "grid": {"gx": g["gx"], "gy": g["gy"],
+                                                                       "argmax_q": g["argmax_q"].astype(np.int16)},
+                         "samples": p["samples"].astype(np.float32), "k": p["k"].astype(np.int16)}))
+    return out
+
+
+def remember(result: RunResult) -> None:
+    """Add a run to this session's history (newest first, at most ``MAX_RUNS``)."""
+    runs: list[RunResult] = S.get(S.RUNS, [])
+    if any(r is result for r in runs):
+        return
+    runs.insert(0, result)
+    del runs[MAX_RUNS:]
+
+
+# ------------------------------------------------------------------ figures
+def model_grid(result: RunResult) -> dict[str, np.ndarray]:
+    """Grid evaluation of a 2-D result, computed once and kept in the result."""
+    c = result.cache
+    if "grid" not in c:
+        data = result.data
+        c["grid"] = grid_eval(result.model, bounds_of(np.vstack([data.x, data.x_test])), 120)
+        with torch.random.fork_rng(devices=[]):  # a fixed picture, without touching the global generator
+            torch.manual_seed(0)
+            c["samples"] = result.model.sample(300 * result.model.K)
+    return c["grid"]
+
+
+def partition_spec(data: Data, n: int = 60, per_component: int = 100) -> dict[str, Any]:
+    """The live preview of a 2-D run (computed in the worker): grid over train and test points, and samples."""
+    return previews.partition_spec(np.vstack([data.x, data.x_test]), n, per_component)
+
+
+PARTITION_ALT = ("Scatter plot: the plane coloured by the component that q(k|x) assigns, the training points as dark "
+                 "dots, and samples from each component as open markers of its colour and shape.")
+
+
+def draw_partition(preview: dict[str, Any], data: Data, key: str, title: str) -> None:
+    cache = st.session_state.get(key + "_fig")
+    if cache is None or cache[0] is not preview:  # build each preview's figure once; live reruns re-send it
+        cache = (preview, partition_figure(preview["grid"], preview["samples"], preview["k"], preview["K"], data.x, title=title))
+        st.session_state[key + "_fig"] = cache
+    st.plotly_chart(cache[1], width="stretch", key=key, alt=PARTITION_ALT)
+
+
+def thesis_figure(model, data: Data, key: str, title: str | None = None) -> None:
+    cache = st.session_state.get(key + "_pv")
+    if cache is None or cache[0] is not model:
+        cache = (model, previews.compute(model, partition_spec(data, 80, 150)))
+        st.session_state[key + "_pv"] = cache
+    draw_partition(cache[1], data, key, title or "argmax q(k|x) and samples")
+
+
+def metrics_table(metrics: dict[str, Any]) -> None:
+    rows = []
+    names = {"vmonf": "VMoNF", "kmeans": "k-means", "gmm": "GaussianMixture", "spectral": "spectral clustering"}
+    for name, m in [("vmonf", metrics), *metrics.get("baselines", {}).items()]:
+        row = {"method": names.get(name, name)}
+        for k in ("ari", "nmi", "accuracy", "test_log_likelihood", "test_bits_per_dim"):
+            if k in m:
+                row[k.replace("_", " ")] = round(float(m[k]), 4)
+        rows.append(row)
+    st.dataframe(rows, hide_index=True, width="stretch")
+    if "test_log_likelihood" in metrics:
+        st.caption("Held-out log-likelihood is the mean log p(x) on the test split (nats). k-means has no density: "
+                   "it is scored as the isotropic Gaussian mixture it implies (shared variance, cluster proportions). "
+                   "Spectral clustering has no density either.")
+
+
+ALT = {
+    "part": PARTITION_ALT,
+    "dens": "Heatmap of the model's log-density log p(x) over the plane, with the training points on top.",
+    "comp": "Small multiples: for each component, q(k|x) on the top row and log p(x|k) on the bottom row.",
+    "usage": "Bar chart: the share of points assigned to each component next to its prior weight p(k).",
+    "curves": "Line charts against the epoch: the ELBO and its terms with train and held-out log p(x), the gap "
+              "log p(x) minus ELBO, and the temperature T; phases before the ELBO phase are shaded.",
+    "b": "Scatter plot of the training points coloured and shaped by the clusters of one method.",
+}
+
+
+def _result_figures(result: RunResult) -> dict[str, Any]:
+    """Build a result's figures once; reruns only re-send them."""
+    c = result.cache
+    if "figs" not in c:
+        model, data, metrics = result.model, result.data, result.metrics
+        g = model_grid(result)
+        samples, sample_k = (t.cpu().numpy() for t in c["samples"])
+        sizes = np.bincount(metrics["predictions"], minlength=model.K)
+        prior = model.log_prior().exp().detach().cpu().numpy()
+        figs = {
+            "part": partition_figure(g, samples, sample_k, model.K, data.x),
+            "dens": density_figure(g, data.x),
+            "comp": components_figure(g),
+            "usage": usage_figure(sizes, prior),
+            "curves": curves_figure(result.history),
+            "bv": labels_partition_figure(data.x, metrics["predictions"], "VMoNF"),
+        }
+        for name, title in (("kmeans", "k-means"), ("gmm", "GaussianMixture"), ("spectral", "spectral clustering")):
+            if name in metrics.get("baselines", {}):
+                figs["b" + name] = labels_partition_figure(data.x, metrics["baselines"][name]["labels"], title)
+        c["figs"] = figs
+    return c["figs"]
+
+
+def results_panel(result: RunResult, key: str) -> None:
+    """Tabs with the thesis figure (and its replay), density, per-component views, usage, curves and baselines."""
+    from .replay import replay_panel  # replay draws with the same figures
+
+    figs = _result_figures(result)
+    tabs = st.tabs(["Thesis figure", "Replay", "Density", "Components", "Usage", "Curves", "Baselines"])
+    with tabs[0]:
+        st.plotly_chart(figs["part"], width="stretch", key=f"{key}_part", alt=ALT["part"])
+    with tabs[1]:
+        replay_panel(result, f"{key}_replay")
+    for tab, name in zip(tabs[2:6], ("dens", "comp", "usage", "curves")):
+        with tab:
+            st.plotly_chart(figs[name], width="stretch", key=f"{key}_{name}", alt=ALT[name])
+    with tabs[6]:
+        metrics_table(result.metrics)
+        names = [n for n in ("bv", "bkmeans", "bgmm", "bspectral") if n in figs]
+        for col, name in zip(st.columns(len(names)), names):
+            with col:
+                st.plotly_chart(figs[name], width="stretch", key=f"{key}_{name}", alt=ALT["b"])
+
+
+def export_panel(result: RunResult, key: str) -> None:
+    """Download the checkpoint (with its config and history), the metrics and the run configuration."""
+    buf = io.BytesIO()
+    save_checkpoint(result.model, buf, extra={"run_config": result.config, "history": result.history,
+                                              "seconds": result.metrics.get("seconds")})
+    c1, c2, c3 = st.columns(3)
+    c1.download_button("Download checkpoint", buf.getvalue(), "vmonf_model.pt", "application/octet-stream", key=f"{key}_dl_ckpt")
+    c2.download_button("Download metrics", json.dumps(jsonable_metrics(result.metrics), indent=2), "metrics.json",
+                       "application/json", key=f"{key}_dl_metrics")
+    c3.download_button("Download run config", json.dumps(result.config, indent=2), "run_config.json", "application/json",
+                       key=f"{key}_dl_cfg")
+
+
+def checkpoint_uploader(key: str, dim: int | None = None):
+    """Upload a checkpoint; returns ``(model, extra)`` or ``None``; errors are shown, never raised."""
+    up = st.file_uploader("Load a checkpoint (.pt)", type=["pt"], key=key)
+    if up is None:
+        return None
+    if up.size > MAX_CHECKPOINT_BYTES:
+        st.error(f"That file is {up.size / 1e6:.1f} MB; checkpoints are limited to {MAX_CHECKPOINT_BYTES // 1024 // 1024} MB.")
+        return None
+    try:
+        model, extra = load_checkpoint(io.BytesIO(up.getvalue()))
+    except (ValueError, MemoryError) as e:
+        st.error(f"Could not load that checkpoint: {e}")
+        return None
+    if dim is not None and model.D != dim:
+        st.error(f"That checkpoint models {model.D}-dimensional data; this page needs dim = {dim}.")
+        return None
+    return model, extra
+
+
+# ------------------------------------------------------------------ history and comparison
+def runs_table(runs: list[RunResult]) -> pd.DataFrame:
+    return pd.DataFrame([r.summary() for r in runs])
+
+
+def history_panel(key: str) -> None:
+    """This session's last runs: a table, CSV download, drop, and two runs side by side."""
+    runs: list[RunResult] = S.get(S.RUNS, [])
+    if not runs:
+        return
+    st.subheader(f"Run history ({len(runs)} of the last {MAX_RUNS})")
+    table = runs_table(runs)
+    st.dataframe(table, hide_index=True, width="stretch", key=f"{key}_table")
+    labels = {r.number: r.label() for r in runs}
+    picked = st.multiselect("Pick runs (two to compare them side by side)", list(labels), format_func=labels.get,
+                            key=f"{key}_pick")
+    c1, c2, _ = st.columns([1, 1, 2])
+    c1.download_button("Download the table (CSV)", table.to_csv(index=False), "vmonf_runs.csv", "text/csv",
+                       key=f"{key}_csv", width="stretch")
+    if c2.button("Drop the picked runs", key=f"{key}_drop", disabled=not picked, width="stretch"):
+        runs[:] = [r for r in runs if r.number not in picked]
+        st.session_state.pop(f"{key}_pick", None)
+        st.rerun()
+    chosen = [r for r in runs if r.number in picked]
+    if len(chosen) != 2:
+        st.caption("Pick exactly two runs to see their thesis figures and curves side by side.")
+        return
+    for col, r in zip(st.columns(2), chosen):
+        with col:
+            figs = _result_figures(r)
+            st.markdown(f"**{r.label()}**")
+            st.plotly_chart(figs["part"], width="stretch", key=f"{key}_cmp_part_{r.number}", alt=ALT["part"])
+            st.plotly_chart(curves_figure(r.history, stacked=True), width="stretch", key=f"{key}_cmp_curves_{r.number}",
+                            alt=ALT["curves"])
+    st.dataframe(runs_table(chosen).set_index("run").T, width="stretch", key=f"{key}_cmp_table")
