@@ -1,12 +1,14 @@
 """VMoNF Explorer: the frame only (page config and navigation); pages live in pages/."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from ui.jobs import engine_or_error
 from vmonf_core.runtime import configure_torch
 
 configure_torch(1)  # the server only renders and evaluates; training runs in the engine's worker processes
-st.set_page_config(page_title="VMoNF Explorer", page_icon=":material/cyclone:", layout="wide")
+st.set_page_config(page_title="VMoNF Explorer", page_icon=str(Path(__file__).parent / "assets" / "favicon.png"), layout="wide")  # shipped: no font fetched
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
