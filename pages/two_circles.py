@@ -1,9 +1,8 @@
-"""The two-circles lesson: the unsupervised failure, then 16 labels per circle fix it."""
+"""The two-circles lesson: the unsupervised run, what the start decides (measured), then labels fix it."""
 
 from ui.frame import front_door
 
 front_door()  # a deep link on a fresh server runs app.py first (ui/frame.py)
-
 
 import numpy as np
 import streamlit as st
@@ -12,7 +11,7 @@ from ui import jobs as J
 from ui import lesson as L
 from ui import results as R
 from ui import state as S
-from ui.figures import data_figure
+from ui.figures import data_figure, partition_figure
 from ui.labeling import apply_selection, selected_points
 from vmonf_core.experiments import label_subset
 
@@ -29,25 +28,60 @@ if st.button("Reset the lesson", key="lesson_reset"):
 
 st.header("1. The data and the question")
 st.markdown(L.STEP1.format(n=len(data.x)))
-st.plotly_chart(data_figure(data.x, truth=data.y, title="Two circles (colour = true circle)"), width="stretch", key="lesson_data")
+st.plotly_chart(data_figure(data.x, truth=data.y, title="Two circles (colour and shape = true circle)"), width="stretch",
+                key="lesson_data", alt="Scatter plot of two concentric rings of points, coloured by ring.")
 if step == 1 and st.button("Train without labels", type="primary", key="lesson_go_unsup"):
     if J.start(S.LESSON_UNSUP_JOB, L.unsup_config(), data, preview=R.partition_spec(data)) is not None:
         S.put(S.LESSON_STEP, 2)
         st.rerun()
 
 if step >= 2:
-    st.header("2. Unsupervised: the half-space split")
+    st.header("2. Unsupervised, from a random start")
+    st.markdown(L.STEP2.format(seed=L.SEED))
     J.panel(S.LESSON_UNSUP_JOB, S.LESSON_UNSUP, "lesson_u",
             render_preview=lambda p, e: R.draw_partition(p, data, "lesson_live_u", f"live (epoch {e})"))
-    unsup = S.get(S.LESSON_UNSUP)
+    unsup: R.RunResult | None = S.get(S.LESSON_UNSUP)
     if unsup is not None:
         m = unsup.metrics
-        c1, c2 = st.columns(2)
+        c1, c2, c3 = st.columns(3)
         c1.metric("ARI (unsupervised)", f"{m['ari']:.3f}")
         c2.metric("Accuracy", f"{m['accuracy']:.3f}")
+        c3.metric("Final ELBO", f"{m['elbo']:.3f}", help=f"scored at the trained temperature T = {m['temperature']:.2f}")
         R.thesis_figure(unsup.model, data, key="lesson_unsup_fig", title="argmax q(k|x) and samples, no labels")
-        st.markdown(L.STEP2)
         R.metrics_table(m)
+
+        st.subheader("Same objective, four starts")
+        facts = L.starts()
+        cols = st.columns(4)
+        for col, (init, f) in zip(cols, facts["starts"].items()):
+            t = f["typical"]
+            g = {"gx": np.array(t["gx"]), "gy": np.array(t["gy"]), "argmax_q": np.array(t["argmax_q"])}
+            fig = partition_figure(g, np.zeros((0, 2)), np.zeros(0, dtype=int), 2, data.x,
+                                   title=f"seed {t['seed']}: ARI {t['ari']:.2f}, ELBO {t['elbo']:.2f}")
+            fig.update_layout(height=260, showlegend=False, title_font_size=12)
+            with col:
+                st.markdown(f"**{L.START_NAMES[init]}**")
+                st.plotly_chart(fig, width="stretch", key=f"lesson_start_{init}",
+                                alt=f"The partition of a typical run started from {L.START_NAMES[init]}.")
+                st.caption(f"10 seeds: median ARI {f['median_ari']:.2f} (range {f['min_ari']:.2f}-{f['max_ari']:.2f}), "
+                           f"{f['n_ge_095']}/10 at ARI >= 0.95, median final ELBO {f['median_elbo']:.2f}")
+        st.markdown(L.starts_text(facts))
+        st.caption(f"Measured with `{facts['command']}` (README, \"Starts\"); each thumbnail is the seed whose ARI is "
+                   "nearest its start's median.")
+        c1, c2 = st.columns([2, 1])
+        init = c1.selectbox("Rerun a start live", list(L.START_NAMES), format_func=L.START_NAMES.get, key="lesson_rerun_init")
+        if c2.button("Rerun it", key="lesson_rerun", width="stretch"):
+            seed = facts["starts"][init]["typical"]["seed"]
+            J.start(S.LESSON_START_JOB, L.unsup_config(init, seed), data, preview=R.partition_spec(data))
+            st.rerun()
+        if S.get(S.LESSON_START_JOB) is not None:
+            J.panel(S.LESSON_START_JOB, S.LESSON_START, "lesson_r",
+                    render_preview=lambda p, e: R.draw_partition(p, data, "lesson_live_r", f"rerun (epoch {e})"))
+            rerun = S.get(S.LESSON_START)
+            if rerun is not None:
+                cfg = rerun.config["train"]
+                st.caption(f"Rerun of {L.START_NAMES[cfg['init']]}, seed {cfg['seed']}: ARI {rerun.metrics['ari']:.2f}, "
+                           f"final ELBO {rerun.metrics['elbo']:.2f}.")
         if step == 2 and st.button("Next: add labels", type="primary", key="lesson_go_labels"):
             S.put(S.LESSON_STEP, 3)
             st.rerun()
@@ -57,14 +91,15 @@ if step >= 3:
     st.markdown(L.STEP3.format(m=L.LABELS_PER_CIRCLE))
     labels = S.get(S.LESSON_LABELS, -np.ones(len(data.x), dtype=np.int64))
     c1, c2, c3 = st.columns([2, 1, 1])
-    if c1.button(f"Label {L.LABELS_PER_CIRCLE} random points per circle", key="lesson_random"):
-        labels = label_subset(data.y, L.LABELS_PER_CIRCLE, seed=L.SEED)
+    if c1.button(f"Label {L.LABELS_PER_CIRCLE} points per circle, spread over each ring", key="lesson_random"):
+        labels = label_subset(data.y, L.LABELS_PER_CIRCLE, seed=L.SEED, x=data.x)
     cls = c2.selectbox("Selection labels as", ["outer circle", "inner circle"], key="lesson_class")
     if c3.button("Clear labels", key="lesson_clear"):
         labels = -np.ones(len(data.x), dtype=np.int64)
     version = S.get(S.LESSON_LABELS_V, 0)
-    event = st.plotly_chart(data_figure(data.x, labels, title="Select points to label them", selectable=True),
-                            on_select="rerun", selection_mode=("points", "box", "lasso"), key=f"lesson_chart_{version}", width="stretch")
+    event = st.plotly_chart(data_figure(data.x, labels, title="Click, box or lasso points to label them", selectable=True),
+                            on_select="rerun", selection_mode=("points", "box", "lasso"), key=f"lesson_chart_{version}",
+                            width="stretch", alt="Scatter plot of the two rings; labeled points are large markers.")
     picked = [int(p["customdata"]) for p in selected_points(event) if p.get("customdata") is not None]
     if picked:
         labels = apply_selection(labels, picked, 0 if cls == "outer circle" else 1)
@@ -93,6 +128,7 @@ if step >= 4:
             if r is not None:
                 m = r.metrics
                 rows.append({"run": name, "ARI": round(m["ari"], 3), "accuracy": round(m["accuracy"], 3),
-                             "test log-likelihood": round(m["test_log_likelihood"], 3), "training seconds": round(m["seconds"], 1)})
+                             "final ELBO": round(m["elbo"], 3), "test log-likelihood": round(m["test_log_likelihood"], 3),
+                             "training seconds": round(m["seconds"], 1)})
         st.dataframe(rows, hide_index=True, key="lesson_summary")
-        st.info(L.SEEDS_NOTE.format(seed=L.SEED))
+        st.info(L.SEEDS_NOTE)

@@ -92,7 +92,7 @@ def test_setup_survives_page_switches_and_the_link_reproduces_it(browser, server
     page.get_by_role("option", name="circles").click()
     page.get_by_text(re.compile(r"^circles: 800 training points")).wait_for(timeout=60_000)
     page.get_by_text("Label points for a semi-supervised run").click()
-    page.get_by_role("button", name=re.compile("Label 16 random points per true class")).click()
+    page.get_by_role("button", name=re.compile("Label 16 points per true class")).click()
     page.get_by_text(re.compile(r"circles: .* 32 labeled")).wait_for(timeout=60_000)
     assert page.get_by_label("Components K").input_value() == "2"  # K followed the dataset
 

@@ -100,8 +100,8 @@ def labeling_panel(data: Data, data_id: str, K: int, model=None) -> np.ndarray:
         suggestions = uncertain_points(model, data.x, labels)
     if data.y is not None:
         n_rand = c4.number_input("Random per class", 1, 100, 16, key="pg_label_n")
-        if st.button(f"Label {n_rand} random points per true class", key="pg_label_random"):
-            _commit(label_subset(data.y, int(n_rand), seed=S.get(S.LABELS + "_v", 0)))
+        if st.button(f"Label {n_rand} points per true class, spread over each class", key="pg_label_random"):
+            _commit(label_subset(data.y, int(n_rand), seed=S.get(S.LABELS + "_v", 0), x=data.x))
             st.rerun()
         if len(suggestions) and st.button(f"Label the {len(suggestions)} most uncertain points (★) with their true class",
                                           key="pg_label_suggest"):

@@ -38,7 +38,10 @@ LESSON_UNSUP_JOB = "lesson_unsup_job"
 LESSON_UNSUP = "lesson_unsup_result"
 LESSON_SEMI_JOB = "lesson_semi_job"
 LESSON_SEMI = "lesson_semi_result"
-LESSON_KEYS = (LESSON_STEP, LESSON_LABELS, LESSON_LABELS_V, LESSON_UNSUP_JOB, LESSON_UNSUP, LESSON_SEMI_JOB, LESSON_SEMI)
+LESSON_START_JOB = "lesson_start_job"  # a stored start rerun live
+LESSON_START = "lesson_start_result"
+LESSON_KEYS = (LESSON_STEP, LESSON_LABELS, LESSON_LABELS_V, LESSON_UNSUP_JOB, LESSON_UNSUP, LESSON_SEMI_JOB, LESSON_SEMI,
+               LESSON_START_JOB, LESSON_START)
 # mnist
 MNIST_JOB = "mnist_job"
 MNIST_RESULT = "mnist_result"

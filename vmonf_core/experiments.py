@@ -138,15 +138,40 @@ class Data:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def label_subset(y: np.ndarray, per_class: int, seed: int = 0) -> np.ndarray:
-    """Labels for ``per_class`` random points of each class, ``-1`` elsewhere."""
+def label_subset(y: np.ndarray, per_class: int, seed: int = 0, x: np.ndarray | None = None) -> np.ndarray:
+    """Labels for ``per_class`` points of each class, ``-1`` elsewhere.
+
+    Without ``x`` the points are drawn at random. With ``x`` they are spread over each class: the class's points
+    are split into ``per_class`` k-means cells and the point nearest each cell's centre is labeled, so no part of
+    a class (an arc of a ring, the tip of a wing) is left without a label.
+
+    Example:
+        >>> y = np.array([0, 0, 0, 1, 1, 1])
+        >>> (label_subset(y, 1) >= 0).sum()
+        2
+    """
     if per_class < 0:
         raise ValueError(f"labels per class must be >= 0, got {per_class}")
     rng = np.random.default_rng(seed)
     out = -np.ones(len(y), dtype=np.int64)
     for c in np.unique(y):
         idx = np.flatnonzero(y == c)
-        out[rng.choice(idx, min(per_class, len(idx)), replace=False)] = c
+        m = min(per_class, len(idx))
+        if m == 0:
+            continue
+        if x is None or m == len(idx):
+            out[rng.choice(idx, m, replace=False)] = c
+            continue
+        from sklearn.cluster import KMeans
+
+        pts = x[idx]
+        km = KMeans(m, n_init=1, random_state=int(rng.integers(2**31))).fit(pts)
+        d = ((pts[:, None, :] - km.cluster_centers_[None]) ** 2).sum(-1)  # (n_c, m)
+        chosen: list[int] = []
+        for j in np.argsort(d.min(0)):  # nearest distinct point to each centre
+            order = np.argsort(d[:, j])
+            chosen.append(int(next(i for i in order if i not in chosen)))
+        out[idx[chosen]] = c
     return out
 
 
@@ -170,7 +195,7 @@ def load_data(cfg: dict[str, Any], seed: int | None = None) -> Data:
     data = split_data(x, y, tf, seed, name or "csv")
     data.image_size = image_size
     if data.labels is None and d.get("labels_per_class") and data.y is not None:
-        data.labels = label_subset(data.y, int(d["labels_per_class"]), seed=seed)
+        data.labels = label_subset(data.y, int(d["labels_per_class"]), seed=seed, x=data.x)  # spread over each class
     return data
 
 

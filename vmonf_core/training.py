@@ -343,8 +343,10 @@ class Trainer:
         restarts spectral; the restart with the best ELBO wins, so the ELBO decides
         between the two kinds of partition.
         """
-        from sklearn.cluster import KMeans, SpectralClustering
+        from sklearn.cluster import KMeans
         from threadpoolctl import threadpool_limits
+
+        from .metrics import spectral_labels
 
         R, K = self.model.R, self.model.K
         if method == "truth":
@@ -357,9 +359,8 @@ class Trainer:
                 seed = self.config.seed + r
                 spectral = method == "spectral" or (method == "mixed" and r % 2 == 1)
                 if spectral and len(xs) <= 20_000:
-                    nn = int(min(len(xs) - 1, 8 + 4 * (r // (2 if method == "mixed" else 1)) % 16))
-                    sc = SpectralClustering(K, affinity="nearest_neighbors", n_neighbors=nn, random_state=seed, assign_labels="cluster_qr")
-                    labels.append(sc.fit_predict(xs))
+                    nn = 8 + 4 * (r // (2 if method == "mixed" else 1)) % 16
+                    labels.append(spectral_labels(x, K, seed, nn))
                 else:
                     labels.append(KMeans(K, n_init=1, random_state=seed).fit_predict(xs))
         return torch.as_tensor(np.stack(labels), device=self.device)  # (R, N)
