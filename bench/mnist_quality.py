@@ -38,7 +38,7 @@ def main() -> None:
                "best_epoch": m["best_epoch"], "train_s": round(m["seconds"], 1), "wall_s": round(time.perf_counter() - t, 1)}
         for b, v in m["baselines"].items():
             row[b] = {"acc": round(v["accuracy"], 3), "nmi": round(v["nmi"], 3), "ari": round(v["ari"], 3),
-                      "bpd": round(v.get("test_bits_per_dim", float("nan")), 3), "test_ll": round(v["test_log_likelihood"], 1)}
+                      "bpd": round(v.get("test_bits_per_dim", float("nan")), 3), "test_ll": round(v.get("test_log_likelihood", float("nan")), 1)}
         print(json.dumps(row), flush=True)
 
 

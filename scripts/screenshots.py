@@ -6,6 +6,7 @@ Usage: python scripts/screenshots.py   (needs Debian's chromium and the playwrig
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -55,16 +56,49 @@ def main() -> None:
             page.get_by_role("tab", name="Baselines").click()
             page.wait_for_timeout(2000)
             page.screenshot(path=str(OUT / "playground_baselines.png"))
+            page.get_by_role("tab", name="Replay").click()
+            page.wait_for_timeout(2000)
+            page.get_by_text("Download the replay").scroll_into_view_if_needed()
+            page.wait_for_timeout(1000)
+            page.screenshot(path=str(OUT / "playground_replay.png"))
+            # a second run (init random), then both side by side
+            page.get_by_label("Seed", exact=True).fill("1")
+            page.get_by_label("Seed", exact=True).press("Enter")
+            page.wait_for_timeout(1500)
+            page.get_by_role("button", name="Train").click()
+            page.get_by_text(re.compile(r"Run history \(2 of")).wait_for(timeout=300_000)
+            for _ in range(2):
+                page.get_by_test_id("stMultiSelect").click()
+                page.get_by_role("option").first.click()
+                page.wait_for_timeout(800)
+            page.keyboard.press("Escape")
+            page.get_by_text(re.compile(r"^#1 pinwheel")).last.wait_for(timeout=60_000)
+            page.wait_for_timeout(3000)
+            page.get_by_role("heading", name=re.compile("Run history")).scroll_into_view_if_needed()
+            page.screenshot(path=str(OUT / "playground_compare.png"))
+            dark = b.new_context(viewport={"width": 1400, "height": 1100}, color_scheme="dark").new_page()
+            dark.goto(url + "/playground?dataset=circles&init=spectral")
+            dark.get_by_role("button", name="Train").click(timeout=60_000)
+            dark.get_by_role("heading", name="Results").wait_for(timeout=300_000)
+            dark.wait_for_timeout(3000)
+            dark.get_by_role("heading", name="Results").scroll_into_view_if_needed()
+            dark.screenshot(path=str(OUT / "playground_dark.png"))
+            dark.context.close()
             page.set_viewport_size({"width": 1400, "height": 2600})
             page.goto(url + "/two_circles")
             page.get_by_role("button", name="Train without labels").click()
             page.get_by_role("button", name="Next: add labels").click(timeout=120_000)
-            page.get_by_role("button", name="Label 16 random points per circle").click(timeout=60_000)
+            page.get_by_role("button", name=re.compile("Label 16 points per circle")).click(timeout=60_000)
             page.wait_for_timeout(1500)
             page.get_by_role("button", name="Train with labels").click()
             page.get_by_role("heading", name="4. Summary").wait_for(timeout=180_000)
             page.wait_for_timeout(2500)
             page.screenshot(path=str(OUT / "two_circles.png"), full_page=True)
+            page.set_viewport_size({"width": 1400, "height": 1300})
+            page.goto(url + "/mnist")
+            page.get_by_text("The training images").wait_for(timeout=120_000)
+            page.wait_for_timeout(2500)
+            page.screenshot(path=str(OUT / "mnist.png"))
             b.close()
     finally:
         proc.terminate()

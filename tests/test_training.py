@@ -111,7 +111,7 @@ def test_restarts_pick_the_best_elbo():
     x, _ = _blobs()
     res = fit(dict(SMALL, restarts=3), x, config=dict(epochs=3, batch_size=64, dtype="float64"))
     assert res.model.R == 1
-    assert res.best_restart == int(np.argmax(res.restart_elbos))
+    assert res.best_restart == int(np.argmax(res.restart_objectives))
 
 
 def test_validation_messages():

@@ -21,7 +21,8 @@ _DATA_OPTIONS = {
     "n": (int, "number of points (toy) or images (MNIST; default all)"),
     "noise": (float, "toy noise level"),
     "test_fraction": (float, "held-out fraction"),
-    "labels_per_class": (int, "label this many random points per class (semi-supervised)"),
+    "labels_per_class": (int, "label this many points per class, spread over each class (semi-supervised)"),
+    "labeled_classes": (str, "label only these classes, e.g. 0,1 (with --labels-per-class)"),
     "size": (int, "MNIST resolution: 28 or 14"),
     "digits": (str, "MNIST digits, e.g. 0,1,2,3,4"),
     "mnist_dir": (str, "folder with the official MNIST IDX files"),
@@ -127,7 +128,7 @@ def _overrides(args: argparse.Namespace) -> tuple[dict, dict, dict]:
             continue
         group, name = key.split(".", 1)
         if group == "data":
-            data[name] = _int_list(value) if name == "digits" else value
+            data[name] = _int_list(value) if name in ("digits", "labeled_classes") else value
         elif group == "ModelConfig":
             model[name] = value
         else:

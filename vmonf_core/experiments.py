@@ -196,6 +196,8 @@ def load_data(cfg: dict[str, Any], seed: int | None = None) -> Data:
     data.image_size = image_size
     if data.labels is None and d.get("labels_per_class") and data.y is not None:
         data.labels = label_subset(data.y, int(d["labels_per_class"]), seed=seed, x=data.x)  # spread over each class
+        if d.get("labeled_classes") is not None:  # labels on some classes only (the others stay free)
+            data.labels[~np.isin(data.labels, list(d["labeled_classes"]))] = -1
     return data
 
 

@@ -176,7 +176,7 @@ class TrainResult:
     nonfinite_steps: int
     stopped: bool
     best_restart: int
-    restart_elbos: list[float]  # each restart's objective (ELBO, minus the labeled loss when there are labels)
+    restart_objectives: list[float]  # each restart's objective (ELBO, minus the labeled loss when there are labels)
     best_epoch: int = 0  # the epoch of the selected snapshot
 
 
@@ -184,12 +184,18 @@ class Trainer:
     """Fits a :class:`VMoNF` by maximising the ELBO with Adam.
 
     Phases, in order (epochs are counted across all of them):
-        1. ``init`` (``init="kmeans"``): flows and q pretrained on k-means pseudo-labels,
-           a different k-means seed per restart.
+        1. ``init`` (any ``init`` but ``"random"``): flows and q pretrained on pseudo-labels for
+           ``init_epochs``: k-means (a different seed per restart), spectral clustering on a k-NN
+           graph, both across restarts (``"mixed"``), or the true classes (``"truth"``, the control
+           experiment; training is unsupervised afterwards).
         2. ``pretrain`` (labels given): the labeled points train their own component
            (NLL) and q (cross-entropy).
-        3. ``train``: ELBO epochs; with labels, each epoch first makes a pass over the
-           labeled points (supervised loss), then over all points (ELBO).
+        3. ``train``: ELBO epochs. With labels, ``semi_mode="interleave"`` (default) adds the
+           labeled loss (weight ``supervised_weight``) to every ELBO step; ``"alternate"`` (the
+           thesis) makes a pass over the labeled points, then one over all points, each epoch.
+
+    Restarts and snapshots are ranked by ``objective``: the ELBO, minus the labeled loss when there
+    are labels (or by the validation log-likelihood with ``select_by="val_log_likelihood"``).
 
     Args:
         model_config: a :class:`ModelConfig` or its dict.
@@ -463,7 +469,7 @@ class Trainer:
             out: dict[str, Any] = {k: float(v[r].mean()) for k, v in terms.items()}
             out["log_px"] = float(log_px[r].mean())
             out["objective"] = float(per_restart[r])  # what restarts and snapshots are ranked by
-            out["restart_elbos"] = [float(v) for v in per_restart]
+            out["restart_objectives"] = [float(v) for v in per_restart]
             out["best_restart"] = r
             if self.val_idx is not None:
                 out["val_log_likelihood"] = float(self._log_px(self.x[self.val_idx[: self.config.eval_points]])[1][r].mean())
@@ -545,7 +551,7 @@ class Trainer:
         self.model.load_state_dict(current)  # keep training state intact for a resume
         return TrainResult(
             model=best, history=list(self.history), seconds=self.seconds, nonfinite_steps=self.nonfinite_steps,
-            stopped=stopped, best_restart=metrics["best_restart"], restart_elbos=metrics["restart_elbos"],
+            stopped=stopped, best_restart=metrics["best_restart"], restart_objectives=metrics["restart_objectives"],
             best_epoch=self.best_epoch,
         )
 
