@@ -65,7 +65,8 @@ try:
     n = sb.slider(f"Images (of the {available:,} available; 20% are held out)", min(100, available), available, available,
                   100, key=S.MNIST_N, **U.KEEP)
     U.link_panel(S.MNIST_LINK)
-    data = V.mnist_data(tuple(sorted(digits)), int(size), int(n), int(seed), folder)
+    n_used = int(n) if int(n) < available else None  # all of them: the same split as the CLI's preset (n = None)
+    data = V.mnist_data(tuple(sorted(digits)), int(size), n_used, int(seed), folder)
 except ValueError as e:
     st.error(f"Could not load MNIST: {e}")
     st.stop()
@@ -80,7 +81,7 @@ if S.get(S.MNIST_RESULT) is None and S.get(S.MNIST_JOB) is None:
 
 def train_now() -> None:
     try:
-        cfg = resolve(preset, data={"digits": sorted(digits), "size": int(size), "n": int(n)},
+        cfg = resolve(preset, data={"digits": sorted(digits), "size": int(size), "n": n_used},
                       model={"n_components": len(digits)}, train={"seed": int(seed), "epochs": int(epochs)})
         J.start(S.MNIST_JOB, cfg, data, preview=images_spec(data.image_size, per_component=8), preview_every=8.0)
     except ValueError as e:

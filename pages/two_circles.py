@@ -57,13 +57,13 @@ if step >= 2:
             t = f["typical"]
             g = {"gx": np.array(t["gx"]), "gy": np.array(t["gy"]), "argmax_q": np.array(t["argmax_q"])}
             fig = partition_figure(g, np.zeros((0, 2)), np.zeros(0, dtype=int), 2, data.x,
-                                   title=f"seed {t['seed']}: ARI {t['ari']:.2f}, ELBO {t['elbo']:.2f}")
+                                   title=f"seed {t['seed']}: ARI {L.num(t['ari'])}, ELBO {t['elbo']:.2f}")
             fig.update_layout(height=260, showlegend=False, title_font_size=12)
             with col:
                 st.markdown(f"**{L.START_NAMES[init]}**")
                 st.plotly_chart(fig, width="stretch", key=f"lesson_start_{init}",
                                 alt=f"The partition of a typical run started from {L.START_NAMES[init]}.")
-                st.caption(f"10 seeds: median ARI {f['median_ari']:.2f} (range {f['min_ari']:.2f}-{f['max_ari']:.2f}), "
+                st.caption(f"10 seeds: median ARI {L.num(f['median_ari'])} (range {L.num(f['min_ari'])} to {L.num(f['max_ari'])}), "
                            f"{f['n_ge_095']}/10 at ARI >= 0.95, median final ELBO {f['median_elbo']:.2f}")
         st.markdown(L.starts_text(facts))
         st.caption(f"Measured with `{facts['command']}` (README, \"Starts\"); each thumbnail is the seed whose ARI is "

@@ -7,7 +7,10 @@ def test_mnist_page_renders_and_a_tiny_training_completes():
     at = page("mnist")
     assert at.title[0].value == "MNIST digits"
     assert at.sidebar.multiselect(key="mn_digits").value == [0, 1, 2, 3, 4]
-    at.sidebar.multiselect(key="mn_digits").set_value([0, 1])
+    assert at.sidebar.slider(key="mn_n").max == 5131  # the slider stops at the shipped images of digits 0-4
+    assert at.get("plotly_chart")[0].key == "mn_examples"  # a preview of the data before any training
+    at.sidebar.multiselect(key="mn_digits").set_value([0, 1]).run()  # the range changes: the count resets to all
+    assert at.sidebar.slider(key="mn_n").max == at.sidebar.slider(key="mn_n").value == 2128
     at.sidebar.slider(key="mn_n").set_value(500)
     at.sidebar.number_input(key="mn_epochs").set_value(2)
     at.run()
@@ -18,9 +21,9 @@ def test_mnist_page_renders_and_a_tiny_training_completes():
     assert at.session_state["mnist_job"].status == "done"
     m = at.session_state["mnist_result"].metrics
     assert m["contingency"].shape == (2, 2) and 0.5 <= m["accuracy"] <= 1
-    assert {"k-means", "GaussianMixture", "VMoNF"} == set(at.dataframe[0].value["method"])
+    assert {"k-means", "GaussianMixture", "VMoNF", "spectral clustering"} == set(at.dataframe[0].value["method"])
     assert len(at.get("download_button")) == 3
-    assert len(at.get("plotly_chart")) >= 3  # sample grid, contingency table, confident members
+    assert {"mn_grid", "mn_cont", "mn_members", "mn_curves"} <= {c.key for c in at.get("plotly_chart")}
 
 
 def test_mnist_page_errors_are_messages():

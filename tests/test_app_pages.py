@@ -184,4 +184,5 @@ def test_replay_exports_an_animated_gif():
     assert epochs == sorted(epochs) and epochs[-1] == result.history[-1]["epoch"]  # ends on the returned model
     gif = Image.open(BytesIO(gif_bytes(result.previews, result.data.x)))
     assert gif.format == "GIF" and gif.n_frames == len(result.previews) >= 5
-    assert at.slider(key="pg_res_replay_pos").max == len(result.previews) - 1
+    slider = at.slider(key=f"pg_res_replay_{result.number}_pos")
+    assert slider.max == len(result.previews) - 1 and slider.value == slider.max  # starts on the final frame

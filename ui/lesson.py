@@ -15,8 +15,13 @@ from vmonf_core.experiments import Data, load_data, resolve
 SEED = 3  # a typical seed of the live setup below: the random start ends near a half-plane split
 LABELS_PER_CIRCLE = 16
 STARTS_FILE = Path(__file__).resolve().parent.parent / "assets" / "lesson_starts.json"  # scripts/lesson_starts.py
-START_NAMES = {"random": "random (the thesis's start)", "kmeans": "k-means pseudo-labels",
-               "spectral": "spectral-clustering pseudo-labels", "truth": "the true circles (control)"}
+START_NAMES = {"random": "random (the thesis)", "kmeans": "k-means labels", "spectral": "spectral labels",
+               "truth": "true labels (control)"}
+
+
+def num(v: float) -> str:
+    """Two decimals, without a "-0.00"."""
+    return f"{0.0 if abs(v) < 0.005 else v:.2f}"
 
 
 def unsup_config(init: str = "random", seed: int = SEED) -> dict:
@@ -53,8 +58,8 @@ def starts_text(s: dict[str, Any]) -> str:
     kept = st_["truth"]["n_ge_095"]
     return (
         f"All four runs optimise **the same ELBO**; only the start differs. A k-means start is the half-plane cut "
-        f"itself, and training keeps it: median ARI {st_['kmeans']['median_ari']:.2f}. A random start, as in the "
-        f"thesis, mostly ends near a half-plane split too (median ARI {st_['random']['median_ari']:.2f}). Starts on the "
+        f"itself, and training keeps it: median ARI {num(st_['kmeans']['median_ari'])}. A random start, as in the "
+        f"thesis, mostly ends near a half-plane split too (median ARI {num(st_['random']['median_ari'])}). Starts on the "
         f"rings, from spectral clustering or from the true labels, end with a **{better}** ELBO (median "
         f"{st_['spectral']['median_elbo']:.2f} and {st_['truth']['median_elbo']:.2f}, against "
         f"{st_['kmeans']['median_elbo']:.2f} for k-means and {st_['random']['median_elbo']:.2f} for random). "

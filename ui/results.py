@@ -195,7 +195,7 @@ def results_panel(result: RunResult, key: str) -> None:
     with tabs[0]:
         st.plotly_chart(figs["part"], width="stretch", key=f"{key}_part", alt=ALT["part"])
     with tabs[1]:
-        replay_panel(result, f"{key}_replay")
+        replay_panel(result, f"{key}_replay_{result.number}")  # a new run gets a fresh scrubber (at its last frame)
     for tab, name in zip(tabs[2:6], ("dens", "comp", "usage", "curves")):
         with tab:
             st.plotly_chart(figs[name], width="stretch", key=f"{key}_{name}", alt=ALT[name])

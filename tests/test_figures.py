@@ -1,0 +1,59 @@
+"""Figure builders: what a reader takes from them is true (ordering, colour range, phases, palette, replay frames)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+from ui.figures import STRONG, SYMBOLS, color_range, contingency_figure, curves_figure, matched_order, phase_spans
+from ui.replay import frame_image, gif_bytes
+
+
+def test_contingency_columns_follow_the_hungarian_matching():
+    table = np.array([[0.1, 0.0, 0.9], [0.8, 0.1, 0.1], [0.0, 0.95, 0.05]])  # class c lives mostly in cluster order[c]
+    order = matched_order(table)
+    assert list(order) == [2, 0, 1]
+    fig = contingency_figure(table, np.array([0, 1, 2]))
+    z = np.asarray(fig.data[0].z)[::-1]  # rows back in class order
+    assert np.allclose(np.diag(z), [0.9, 0.8, 0.95])
+    assert list(fig.data[0].x) == ["cluster 3", "cluster 1", "cluster 2"]
+
+
+def test_density_colour_range_spans_the_data_not_the_empty_corners():
+    gx = gy = np.linspace(-3, 3, 61)
+    xx, yy = np.meshgrid(gx, gy)
+    g = {"gx": gx, "gy": gy, "log_px": -(xx**2 + yy**2) * 10}  # -180 in the corners, 0 at the centre
+    x = np.random.default_rng(0).normal(0, 0.3, (500, 2))
+    lo, hi = color_range(g, x)
+    assert hi == 0 and -10 < lo < -1  # the data reach about r = 0.8; the corners' -180 is off the scale
+
+
+def test_curves_shade_the_phases_before_the_elbo():
+    hist = [{"epoch": e, "phase": "init" if e <= 3 else "train", "elbo": -1.0, "log_px": -0.9, "temperature": 1.0,
+             "test_log_likelihood": -1.1} for e in range(1, 11)]
+    assert phase_spans(hist) == [("init", 1, 3), ("train", 4, 10)]
+    fig = curves_figure(hist)
+    rects = [s for s in fig.layout.shapes if s.type == "rect"]
+    assert len(rects) == 3 and {(r.x0, r.x1) for r in rects} == {(0, 3)}  # one per panel, over epochs 1-3
+    names = {t.name for t in fig.data}
+    assert {"log p(x), train", "log p(x), held out"} <= names
+
+
+def test_palette_has_ten_distinct_colours_and_shapes():
+    assert len(set(STRONG)) == len(STRONG) == 10 and len(set(SYMBOLS)) == 10
+
+
+def test_replay_gif_has_one_frame_per_preview():
+    gx = gy = np.linspace(-1, 1, 20)
+    frames = []
+    for e in range(1, 7):
+        am = (np.add.outer(gy, gx * e / 6) > 0).astype(int)  # the boundary turns as training goes on
+        frames.append((e, {"kind": "partition", "K": 2, "grid": {"gx": gx, "gy": gy, "argmax_q": am},
+                           "samples": np.zeros((4, 2)), "k": np.array([0, 0, 1, 1])}))
+    x = np.random.default_rng(0).uniform(-1, 1, (50, 2))
+    gif = Image.open(io.BytesIO(gif_bytes(frames, x)))
+    assert gif.format == "GIF" and gif.n_frames == 6
+    a, b = (np.asarray(frame_image(p, x, e)) for e, p in (frames[0], frames[-1]))
+    assert a.shape == b.shape and (a != b).any()  # frames differ as the partition moves
