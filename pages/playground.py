@@ -53,8 +53,10 @@ if data is not None:
             st.caption(f"{n_labeled} labeled points: the run pretrains on them, then adds the labeled loss to every "
                        "ELBO step.")
         if n_labeled and len(classes) < K:
-            st.warning(f"Only {len(classes)} of the K = {K} classes have labels: the other components get no "
-                       "supervision, and the labeled ones can pull their neighbours' points in.")
+            st.warning(f"Only {len(classes)} of the K = {K} classes have labels. The other components stay free: "
+                       "they keep the clusters the start gave them (measured on the pinwheel with 2 of 5 wings "
+                       "labeled: no worse than without labels on 9 of 10 seeds, README). Label every class for "
+                       "the strongest effect.")
 
     def train_now() -> None:
         try:

@@ -212,3 +212,37 @@ def test_checkpoints_keep_the_temperature(tmp_path):
     assert float(back.temperature) == 0.25
     x = torch.randn(5, 2)
     torch.testing.assert_close(back.posterior(x), torch.softmax(back.posterior_logits(x) / 0.25, -1))
+
+
+def test_labeled_batches_do_not_move_batch_norm_statistics():
+    """A labeled-only batch is scored with q's running statistics and leaves them alone (they used to drift toward
+    the labeled points even when the labeled loss had weight 0)."""
+    from vmonf_core.datasets import make_toy
+    from vmonf_core.training import Trainer
+
+    x, y = make_toy("pinwheel", n=300, seed=0)
+    labels = np.where(np.isin(np.arange(len(y)), np.flatnonzero(y < 2)[:20]), y, -1)
+    tr = Trainer(dict(dim=2, n_components=5, posterior_hidden=[16], posterior_batch_norm=True, restarts=2), x, labels,
+                 config=dict(epochs=1, init="random"))
+    bn = [b for n, b in tr.model.named_buffers() if n.endswith("running_mean")]
+    before = [b.clone() for b in bn]
+    lab = tr.labeled
+    loss = tr._supervised_loss(tr.x[lab], tr.y[lab], population_stats=True)
+    loss.backward()
+    assert all(torch.equal(a, b) for a, b in zip(before, bn))
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in tr.model.posterior_net.parameters())
+    tr._supervised_loss(tr.x[lab], tr.y[lab])  # the old way: the statistics move
+    assert any(not torch.equal(a, b) for a, b in zip(before, bn))
+
+
+def test_pseudo_labels_are_renumbered_to_agree_with_the_labels():
+    from vmonf_core.training import align_to_labels, free_class_targets
+
+    y = torch.tensor([0, 0, 1, 1, -1, -1, -1, -1])
+    labeled = torch.tensor([0, 1, 2, 3])
+    pseudo = torch.tensor([[2, 2, 0, 0, 2, 0, 1, 1]])  # cluster 2 is class 0, cluster 0 is class 1, cluster 1 is free
+    aligned = align_to_labels(pseudo, y, labeled, K=3)
+    assert aligned.tolist() == [[0, 0, 1, 1, 0, 1, 2, 2]]
+    targets = free_class_targets(aligned, y, labeled, K=3)
+    assert targets.tolist() == [[0, 0, 1, 1, -1, -1, 2, 2]]  # labeled classes: only the labels; the free class kept
+    assert free_class_targets(aligned, torch.tensor([0, 1, 2, 0, -1, -1, -1, -1]), labeled, K=3) is None

@@ -231,7 +231,7 @@ def align_to_labels(pseudo: Tensor, y: Tensor, labeled: Tensor, K: int) -> Tenso
         rows, cols = linear_sum_assignment(-counts)
         to_class = {int(cols[i]): classes[rows[i]] for i in range(len(rows))}
         to_class.update(zip([j for j in range(K) if j not in to_class], free))
-        out[r] = torch.as_tensor([to_class[j] for j in range(K)], device=pseudo.device)[pseudo[r]]
+        out[r] = torch.as_tensor([to_class[j] for j in range(K)], device=pseudo.device, dtype=pseudo.dtype)[pseudo[r].long()]
     return out
 
 
@@ -242,11 +242,11 @@ def free_class_targets(aligned: Tensor, y: Tensor, labeled: Tensor, K: int) -> T
     the labels on labeled points, the (aligned) pseudo-label on unlabeled points of an unlabeled class, and
     ``-1`` (no target) elsewhere: the unlabeled classes keep the components the init gave them.
     """
-    classes = torch.unique(y[labeled])
+    classes = torch.unique(y[labeled]).to(aligned.dtype)
     if len(classes) >= K:
         return None
     out = torch.where(torch.isin(aligned, classes), torch.full_like(aligned, -1), aligned)
-    out[:, labeled] = y[labeled]
+    out[:, labeled] = y[labeled].to(out.dtype)
     return out
 
 
