@@ -68,10 +68,10 @@ def main() -> None:
             page.get_by_role("button", name="Train").click()
             page.get_by_text(re.compile(r"Run history \(2 of")).wait_for(timeout=300_000)
             for _ in range(2):
-                page.get_by_test_id("stMultiSelect").click()
+                page.get_by_test_id("stMultiSelect").locator("input").click()
                 page.get_by_role("option").first.click()
-                page.wait_for_timeout(800)
-            page.keyboard.press("Escape")
+                page.keyboard.press("Escape")
+                page.wait_for_timeout(1500)
             page.get_by_text(re.compile(r"^#1 pinwheel")).last.wait_for(timeout=60_000)
             page.wait_for_timeout(3000)
             page.get_by_role("heading", name=re.compile("Run history")).evaluate("e => e.scrollIntoView({block: 'start'})")

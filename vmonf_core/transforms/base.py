@@ -12,15 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-__all__ = ["Transform", "Composite", "Reverse", "check_input"]
-
-
-def check_input(x: Tensor, n_components: int, dim: int) -> None:
-    """Raise ``ValueError`` unless ``x`` has shape ``(n_components, N, dim)``."""
-    if x.dim() != 3 or x.shape[0] != n_components or x.shape[2] != dim:
-        raise ValueError(
-            f"expected input of shape (K={n_components}, N, D={dim}), got {tuple(x.shape)}"
-        )
+__all__ = ["Transform", "Composite", "Reverse"]
 
 
 class Transform(nn.Module):
