@@ -159,7 +159,7 @@ def test_ui_drawn_data_edge_cases_and_labels(trained_playground):
     # labels of a single class: a warning, and training still runs
     at.sidebar.number_input(key="K").set_value(5)
     at.button(key="pg_train").click().run()
-    assert any("one class" in w.value for w in at.warning)
+    assert any("Only 1 of the K = 5 classes have labels" in w.value for w in at.warning)
     wait_for_job(at, "pg_job")
     # a changed dataset under labels: they are cleared with a notice
     at.sidebar.slider(key="n").set_value(500).run()
