@@ -299,6 +299,11 @@ class Trainer:
         in_train = torch.zeros(N, dtype=torch.bool, device=self.device)
         in_train[self.train_idx] = True
         self.labeled = None if self.y is None else ((self.y >= 0) & in_train).nonzero().squeeze(-1)
+        # In "interleave" mode every ELBO step adds the mean loss of a batch of labeled points. With fewer labels than a
+        # batch, that mean is scaled by their share of a batch, so that 10 labels do not weigh as much as a batch of
+        # 128 (pinwheel, the 10 most uncertain points labeled: seed 1 ARI 0.39 at full weight, 0.80 at 0.1).
+        n_lab = 0 if self.labeled is None else len(self.labeled)
+        self._labeled_weight = self.config.supervised_weight * min(1.0, n_lab / max(1, self.config.batch_size))
         if self.labeled is not None and self.labeled.numel() == 0:
             self.labeled = None
         self._x_np = x_np
@@ -505,7 +510,7 @@ class Trainer:
                 if interleave:  # every ELBO step also fits a batch of labeled points
                     lb = self.labeled[torch.randint(len(self.labeled), (min(len(self.labeled), self.config.batch_size),),
                                                     generator=self.gen).to(self.device)]
-                    loss = loss + self.config.supervised_weight * self._supervised_loss(self.x[lb], self.y[lb], True)
+                    loss = loss + self._labeled_weight * self._supervised_loss(self.x[lb], self.y[lb], True)
                 self._step(loss)
 
     # ------------------------------------------------------------ evaluation
