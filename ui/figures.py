@@ -12,6 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from vmonf_core.metrics import matched_columns
 from vmonf_core.previews import bounds_of, grid_eval, image_grid  # noqa: F401  (re-exported: figure inputs)
 
 __all__ = [
@@ -286,11 +287,7 @@ def image_grid_figure(grid: np.ndarray, rows: int, title: str = "", row_labels: 
 
 def matched_order(table: np.ndarray) -> np.ndarray:
     """Cluster order that puts each class's Hungarian-matched cluster on the diagonal (unmatched clusters last)."""
-    from scipy.optimize import linear_sum_assignment
-
-    rows, cols = linear_sum_assignment(-table)
-    order = list(cols[np.argsort(rows)])
-    return np.array(order + [k for k in range(table.shape[1]) if k not in order])
+    return matched_columns(table)
 
 
 def contingency_figure(table: np.ndarray, classes: np.ndarray, title: str = "Normalized contingency table") -> go.Figure:

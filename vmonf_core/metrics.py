@@ -44,6 +44,19 @@ def contingency(y_true: Any, y_pred: Any, n_clusters: int | None = None, normali
     return table, classes
 
 
+def matched_columns(table: np.ndarray) -> np.ndarray:
+    """For a ``(rows, columns)`` count table with rows <= columns: the column matched to each row by the
+    Hungarian algorithm (maximising the matched total), then the unmatched columns in increasing order.
+
+    Example:
+        >>> matched_columns(np.array([[0, 5, 1], [4, 0, 0]])).tolist()
+        [1, 0, 2]
+    """
+    rows, cols = linear_sum_assignment(-np.asarray(table))
+    order = [int(c) for c in cols[np.argsort(rows)]]
+    return np.array(order + [k for k in range(np.shape(table)[1]) if k not in order])
+
+
 def hungarian_accuracy(y_true: Any, y_pred: Any) -> float:
     """Accuracy under the best one-to-one matching of clusters to classes."""
     table, _ = contingency(y_true, y_pred, normalize=False)
