@@ -61,13 +61,13 @@ def test_stop_answers_and_resume_continues_in_the_browser(browser, server):
     page.get_by_role("button", name="Train").click()
     page.get_by_text(re.compile(r"running: epoch [1-9]")).first.wait_for(timeout=120_000)
     assert page.get_by_role("button", name="Train").is_disabled()  # the buttons follow the job, no other click needed
-    page.get_by_role("button", name="Stop").click()
+    page.locator(".st-key-pg_stop button").first.click()  # by key: the header has a "Stop" of its own while a rerun runs
     page.get_by_text(re.compile(r"stopped: epoch")).first.wait_for(timeout=30_000)
     resume = page.get_by_role("button", name="Resume")
     assert resume.is_enabled() and page.get_by_role("button", name="Train").is_enabled()
     resume.click()
     page.get_by_text(re.compile(r"running: epoch")).first.wait_for(timeout=60_000)
-    page.get_by_role("button", name="Stop").click()
+    page.locator(".st-key-pg_stop button").first.click()  # by key: the header has a "Stop" of its own while a rerun runs
     page.get_by_text(re.compile(r"stopped: epoch")).first.wait_for(timeout=30_000)
     assert page.locator("text=Traceback").count() == 0
     page.close()
