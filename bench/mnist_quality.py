@@ -33,7 +33,7 @@ def main() -> None:
         out = run(cfg, callback=lambda r: print(f"  epoch {r['epoch']}/{r['epochs']} {r['phase']} elbo {r['elbo']:.1f} "
                                                   f"{r['seconds']:.0f}s", file=sys.stderr, flush=True))
         m = out.metrics
-        row = {"seed": seed, "acc": round(m["accuracy"], 3), "nmi": round(m["nmi"], 3), "ari": round(m["ari"], 3),
+        row = {"seed": seed, "acc": round(m["accuracy"], 4), "nmi": round(m["nmi"], 3), "ari": round(m["ari"], 3),
                "bpd": round(m["test_bits_per_dim"], 3), "test_ll": round(m["test_log_likelihood"], 1),
                "best_epoch": m["best_epoch"], "train_s": round(m["seconds"], 1), "wall_s": round(time.perf_counter() - t, 1)}
         for b, v in m["baselines"].items():

@@ -244,3 +244,24 @@ def test_pseudo_labels_are_renumbered_to_agree_with_the_labels():
     aligned = align_to_labels(pseudo, y, labeled, K=3)
     assert aligned.tolist() == [[0, 0, 1, 1, 0, 1, 2, 2]]
     assert align_to_labels(pseudo.int(), y, labeled, K=3).tolist() == aligned.tolist()  # k-means labels are int32
+
+
+def test_uncertain_suggestions_are_uncertain_unlabeled_and_spread_out():
+    from vmonf_core.experiments import uncertain_points
+
+    x, _ = _blobs(600)
+    model = fit(SMALL, x, config=dict(epochs=3, batch_size=64)).model
+    labels = -np.ones(len(x), dtype=np.int64)
+    with torch.no_grad():
+        q = model.posterior(torch.as_tensor(x, dtype=model.dtype)).numpy()
+    h = -(q * np.log(np.clip(q, 1e-12, 1))).sum(1)
+    most = np.argsort(-h)[:10]
+    labels[most[:3]] = 0  # the three most uncertain are already labeled
+    idx = uncertain_points(model, x, labels, m=10)
+    assert len(set(idx.tolist())) == 10 and (labels[idx] < 0).all()
+    assert np.median(h[idx]) > np.quantile(h, 0.9)  # all drawn from the uncertain top
+    spacing = lambda i: np.linalg.norm(x[i][:, None] - x[i][None], axis=-1)[np.triu_indices(len(i), 1)].min()  # noqa: E731
+    top = np.argsort(np.where(labels < 0, -h, np.inf))[:10]
+    assert spacing(idx) > spacing(top)  # spread out, not ten neighbours on one stretch of a boundary
+    labels[labels < 0] = 1
+    assert len(uncertain_points(model, x, labels)) == 0  # nothing left to suggest

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import streamlit as st
-import torch
 
-from vmonf_core.experiments import Data, label_subset
+from vmonf_core.experiments import Data, label_subset, uncertain_points
 
 from . import state as S
 from .figures import data_figure
+
+# measured by bench/labels.py (pinwheel, seeds 0-9, each labeled run against the unlabeled run of its seed)
+UNCERTAIN_HELP = ("The points where q(k|x) is least sure, one from each stretch of the boundaries. Measured on the "
+                  "pinwheel (bench/labels.py): labeling 10 of them never lowered ARI by more than 0.02 (10 of 10 seeds; "
+                  "median 0.95 against 0.92 unlabeled). Train again to use them.")
 
 MAX_SELECTED = 20_000  # points per selection event; a crafted event cannot ask for more
 
@@ -73,16 +77,6 @@ def apply_selection(labels: np.ndarray, indices: list[int], cls: int) -> np.ndar
     return out
 
 
-def uncertain_points(model, x: np.ndarray, labels: np.ndarray, m: int = 10) -> np.ndarray:
-    """Indices of the ``m`` unlabeled points where q(k|x) has the highest entropy."""
-    with torch.no_grad():
-        q = model.posterior(torch.as_tensor(x, dtype=model.dtype, device=model.device)).cpu().numpy()
-    h = -(q * np.log(np.clip(q, 1e-12, 1))).sum(1)
-    h[labels >= 0] = -np.inf
-    order = np.argsort(-h)
-    return order[: min(m, int((labels < 0).sum()))]
-
-
 def labeling_panel(data: Data, data_id: str, K: int, model=None) -> np.ndarray:
     """The labeling UI; returns the current labels (``-1`` = unlabeled)."""
     labels = current_labels(data, data_id)
@@ -103,18 +97,16 @@ def labeling_panel(data: Data, data_id: str, K: int, model=None) -> np.ndarray:
         if st.button(f"Label {n_rand} points per true class, spread over each class", key="pg_label_random"):
             _commit(label_subset(data.y, int(n_rand), seed=S.get(S.LABELS + "_v", 0), x=data.x))
             st.rerun()
-        if len(suggestions) and st.button(f"Label the {len(suggestions)} most uncertain points (★) with their true class",
+        if len(suggestions) and st.button(f"Label {len(suggestions)} uncertain points (★) with their true class",
                                           key="pg_label_suggest",
-                                          help="Measured on the pinwheel (bench/labels.py): these boundary points alone "
-                                               "lowered ARI by more than 0.02 on 4 of 10 seeds (median 0.90 against "
-                                               "0.92 unlabeled). Add them to labels spread over each class."):
+                                          help=UNCERTAIN_HELP):
             new = labels.copy()
             new[suggestions] = data.y[suggestions]
             _commit(new)
             st.rerun()
     fig = data_figure(data.x, labels, title="Select points (click, box or lasso) to label them", selectable=True)
     if len(suggestions):
-        fig.add_scatter(x=data.x[suggestions, 0], y=data.x[suggestions, 1], mode="markers", name="most uncertain",
+        fig.add_scatter(x=data.x[suggestions, 0], y=data.x[suggestions, 1], mode="markers", name="uncertain",
                         marker=dict(symbol="star", size=13, color="gold", line=dict(width=1, color="black")),
                         customdata=suggestions)
     event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"),

@@ -22,7 +22,8 @@ from .metrics import baselines, clustering_metrics, contingency
 from .mixture import ModelConfig
 from .training import TrainConfig, Trainer, TrainResult
 
-__all__ = ["PRESETS", "resolve", "load_data", "Data", "run", "RunOutput", "label_subset", "score", "jsonable_metrics", "split_data", "make_trainer"]
+__all__ = ["PRESETS", "resolve", "load_data", "Data", "run", "RunOutput",
+           "label_subset", "score", "jsonable_metrics", "split_data", "make_trainer", "uncertain_points"]
 
 _TOY_MODEL = dict(flow="realnvp", depth=4, hidden=32, hidden_layers=2, posterior_hidden=[64, 64], posterior_batch_norm=True)
 _TOY_TRAIN = dict(epochs=40, batch_size=128, lr=1e-2, init="kmeans", t_min=0.1)
@@ -173,6 +174,38 @@ def label_subset(y: np.ndarray, per_class: int, seed: int = 0, x: np.ndarray | N
             chosen.append(int(next(i for i in order if i not in chosen)))
         out[idx[chosen]] = c
     return out
+
+
+def uncertain_points(model, x: np.ndarray, labels: np.ndarray | None = None, m: int = 10, pool: int = 6) -> np.ndarray:
+    """Indices of ``m`` unlabeled points worth labeling: uncertain under ``q(k|x)`` and spread out.
+
+    The ``pool * m`` unlabeled points with the highest entropy ``H(q(.|x))`` are split into ``m`` k-means cells
+    and the most uncertain point of each cell is suggested. The ``m`` most uncertain points alone sit together on
+    one stretch of a boundary: labeling them lowered the pinwheel's ARI by more than 0.02 on 4 of 10 seeds;
+    spread out, on none (``bench/labels.py``).
+
+    Example:
+        >>> idx = uncertain_points(model, x, labels)  # doctest: +SKIP
+        >>> labels[idx] = y_true[idx]  # doctest: +SKIP
+    """
+    from sklearn.cluster import KMeans
+
+    model.eval()
+    with torch.no_grad():
+        q = model.posterior(torch.as_tensor(x, dtype=model.dtype, device=model.device)).cpu().numpy()
+    h = -(q * np.log(np.clip(q, 1e-12, 1))).sum(1)
+    if labels is not None:
+        h[np.asarray(labels) >= 0] = -np.inf
+    n_free = int(np.isfinite(h).sum())
+    m = min(m, n_free)
+    if m == 0:
+        return np.array([], dtype=np.int64)
+    top = np.argsort(-h, kind="stable")[: min(n_free, pool * m)]
+    if len(top) == m:
+        return top
+    cells = KMeans(m, n_init=1, random_state=0).fit_predict(x[top])
+    picked = [top[cells == j][np.argmax(h[top[cells == j]])] for j in range(m) if (cells == j).any()]
+    return np.sort(np.asarray(picked, dtype=np.int64))
 
 
 def load_data(cfg: dict[str, Any], seed: int | None = None) -> Data:
