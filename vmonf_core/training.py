@@ -429,7 +429,7 @@ class Trainer:
                 if spectral and len(xs) <= 20_000:
                     labels.append(spectral_labels(x, K, seed, 8 + 4 * (r // (2 if method == "mixed" else 1)) % 16))
                 else:
-                    labels.append(KMeans(K, n_init=1, random_state=seed).fit_predict(xs))
+                    labels.append(KMeans(K, n_init=4, random_state=seed).fit_predict(xs))
         return torch.as_tensor(np.stack(labels), device=self.device)  # (R, N)
 
     # -------------------------------------------------------------- losses
