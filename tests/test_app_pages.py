@@ -137,6 +137,19 @@ def test_random_labels_and_changed_dataset_clears_them():
     assert int(at.dataframe[0].value["unlabeled"][0]) == 480
 
 
+def test_after_a_run_the_suggested_uncertain_points_get_their_true_labels():
+    at = page("playground")
+    assert not [b for b in at.button if b.key == "pg_label_suggest"]  # no model yet, no suggestions
+    _short(at)
+    at.button(key="pg_train").click().run()
+    wait_for_job(at, "pg_job")
+    at.run()
+    at.button(key="pg_label_suggest").click().run()
+    counts = at.dataframe[0].value
+    assert int(counts["unlabeled"][0]) == 790
+    assert sum(int(counts[f"class {k}"][0]) for k in range(1, 6)) == 10
+
+
 def test_bad_csv_upload_message(tmp_path):
 
     from ui.data_panel import cached_csv
