@@ -50,8 +50,7 @@ if data is not None:
         st.caption(U.settings_caption(settings))
         classes = np.unique(labels[labels >= 0])
         if n_labeled:
-            st.caption(f"{n_labeled} labeled points: the run pretrains on them, then adds the labeled loss to every "
-                       "ELBO step.")
+            st.caption(U.labels_caption(settings, n_labeled))
         if n_labeled and len(classes) < K:
             st.warning(f"Only {len(classes)} of the K = {K} classes have labels. The other components stay free: "
                        "they keep the clusters the start gave them (measured on the pinwheel with 2 of 5 wings "

@@ -199,3 +199,12 @@ def test_replay_exports_an_animated_gif():
     assert gif.format == "GIF" and gif.n_frames == len(result.previews) >= 5
     slider = at.slider(key=f"pg_res_replay_{result.number}_pos")
     assert slider.max == len(result.previews) - 1 and slider.value == slider.max  # starts on the final frame
+
+
+def test_labels_caption_follows_the_start():
+    at = page("playground")
+    at.button(key="pg_label_random").click().run()
+    captions = lambda: " ".join(c.value for c in at.caption)  # noqa: E731
+    assert "spectral start's clusters are renumbered to agree with them" in captions()  # the pinwheel's default start
+    at.sidebar.selectbox(key="init").set_value("random").run()
+    assert "the run first trains on them alone for 10 epochs" in captions()

@@ -146,6 +146,17 @@ def settings_caption(v: dict[str, Any]) -> str:
             f"{float(v['t_decay']):g} per step. It runs on the training engine, not in this web server.")
 
 
+def labels_caption(v: dict[str, Any], n_labeled: int, pretrain_epochs: int = 10) -> str:
+    """How Train will use ``n_labeled`` labels, following the Trainer's schedule for the current start."""
+    if str(v["init"]) == "random":
+        first = f"the run first trains on them alone for {pretrain_epochs} epochs"
+    else:
+        first = f"the {v['init']} start's clusters are renumbered to agree with them (no training on the labels alone)"
+    share = min(1.0, n_labeled / max(1, int(v["batch_size"])))
+    weight = "" if share >= 1 else f", weighted by their share of a batch ({share:.2g})"
+    return f"{n_labeled} labeled points: {first}, then the labeled loss is added to every ELBO step{weight}."
+
+
 def build_config(v: dict[str, Any], dim: int, pretrain_epochs: int = 10) -> dict[str, Any]:
     """Turn widget values into a validated run configuration (raises ``ValueError``)."""
     try:
