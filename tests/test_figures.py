@@ -7,13 +7,14 @@ import io
 import numpy as np
 from PIL import Image
 
-from ui.figures import STRONG, SYMBOLS, color_range, contingency_figure, curves_figure, matched_order, phase_spans
+from ui.figures import STRONG, SYMBOLS, color_range, contingency_figure, curves_figure, phase_spans
 from ui.replay import frame_image, gif_bytes
+from vmonf_core.metrics import matched_columns
 
 
 def test_contingency_columns_follow_the_hungarian_matching():
     table = np.array([[0.1, 0.0, 0.9], [0.8, 0.1, 0.1], [0.0, 0.95, 0.05]])  # class c lives mostly in cluster order[c]
-    order = matched_order(table)
+    order = matched_columns(table)
     assert list(order) == [2, 0, 1]
     fig = contingency_figure(table, np.array([0, 1, 2]))
     z = np.asarray(fig.data[0].z)[::-1]  # rows back in class order

@@ -285,15 +285,10 @@ def image_grid_figure(grid: np.ndarray, rows: int, title: str = "", row_labels: 
     return fig
 
 
-def matched_order(table: np.ndarray) -> np.ndarray:
-    """Cluster order that puts each class's Hungarian-matched cluster on the diagonal (unmatched clusters last)."""
-    return matched_columns(table)
-
-
 def contingency_figure(table: np.ndarray, classes: np.ndarray, title: str = "Normalized contingency table") -> go.Figure:
     """Heatmap of a row-normalized contingency table: rows are true classes, columns clusters (thesis Table 5.1),
     ordered by the Hungarian matching so that a good clustering is a bright diagonal."""
-    order = matched_order(table)
+    order = matched_columns(table)  # each class's matched cluster on the diagonal
     table = table[:, order]
     fig = go.Figure(go.Heatmap(z=table[::-1], x=[f"cluster {k + 1}" for k in order], y=[f"digit {c}" for c in classes[::-1]],
                                colorscale="Blues", zmin=0, zmax=1, text=np.round(table[::-1], 2), texttemplate="%{text}",

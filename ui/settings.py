@@ -14,7 +14,7 @@ import streamlit as st
 
 from vmonf_core.experiments import PRESETS, resolve
 from vmonf_core.mixture import ModelConfig
-from vmonf_core.training import TrainConfig
+from vmonf_core.training import TrainConfig, labeled_loss_weight, pretrains_on_labels
 
 from . import state as S
 
@@ -148,11 +148,11 @@ def settings_caption(v: dict[str, Any]) -> str:
 
 def labels_caption(v: dict[str, Any], n_labeled: int, pretrain_epochs: int = 10) -> str:
     """How Train will use ``n_labeled`` labels, following the Trainer's schedule for the current start."""
-    if str(v["init"]) == "random":
+    if pretrains_on_labels(str(v["init"])):
         first = f"the run first trains on them alone for {pretrain_epochs} epochs"
     else:
         first = f"the {v['init']} start's clusters are renumbered to agree with them (no training on the labels alone)"
-    share = min(1.0, n_labeled / max(1, int(v["batch_size"])))
+    share = labeled_loss_weight(1.0, n_labeled, int(v["batch_size"]))  # the Playground keeps supervised_weight at 1
     weight = "" if share >= 1 else f", weighted by their share of a batch ({share:.2g})"
     return f"{n_labeled} labeled points: {first}, then the labeled loss is added to every ELBO step{weight}."
 

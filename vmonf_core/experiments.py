@@ -201,8 +201,8 @@ def uncertain_points(model, x: np.ndarray, labels: np.ndarray | None = None, m: 
     if m == 0:
         return np.array([], dtype=np.int64)
     top = np.argsort(-h, kind="stable")[: min(n_free, pool * m)]
-    if len(top) == m:
-        return top
+    if len(top) == m:  # nothing to spread
+        return np.sort(top)
     cells = KMeans(m, n_init=1, random_state=0).fit_predict(x[top])
     picked = [top[cells == j][np.argmax(h[top[cells == j]])] for j in range(m) if (cells == j).any()]
     return np.sort(np.asarray(picked, dtype=np.int64))
