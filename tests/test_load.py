@@ -23,6 +23,13 @@ APP_SCHEDULER = "fresh-cluster"  # its own `dask scheduler` + two `dask worker` 
 
 def _set_number(page, label: str, value: int) -> None:
     box = page.get_by_label(label)
+    try:
+        box.wait_for(timeout=60_000)
+    except Exception:  # seen once in CI under full-suite load: the sidebar never drew; a user reloads the page
+        Path("tests/artifacts").mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=f"tests/artifacts/load_no_{label.lower().replace(' ', '_')}.png")
+        page.reload()
+        box.wait_for(timeout=90_000)
     box.fill(str(value))
     box.press("Enter")
     _idle(page)
@@ -38,7 +45,9 @@ def test_six_concurrent_sessions_train_in_isolation(browser, server, fresh_dask_
     dask_cluster = fresh_dask_cluster
     contexts = [browser.new_context(viewport={"width": 1300, "height": 1000}) for _ in range(SESSIONS)]
     pages = [c.new_page() for c in contexts]
-    for page in pages:
+    pages[0].goto(server + "/playground")  # one visit first: the server's first page load imports torch and the app
+    pages[0].get_by_role("button", name="Train").wait_for(timeout=90_000)
+    for page in pages[1:]:
         page.goto(server + "/playground")
     for i, page in enumerate(pages):
         page.get_by_role("button", name="Train").wait_for(timeout=90_000)
