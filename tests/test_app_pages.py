@@ -3,6 +3,7 @@
 import numpy as np
 from apptest_utils import ROOT, page, texts, wait_for_job
 from streamlit.testing.v1 import AppTest
+from vmonf_core.experiments import resolve
 
 
 def test_app_frame_runs_with_navigation():
@@ -60,7 +61,10 @@ def test_thesis_and_fast_buttons_set_the_recipes():
     assert at.sidebar.text_input(key="posterior_hidden").value == "3"
     assert at.sidebar.slider(key="n").value == 3200
     at.button(key="pg_fast").click().run()
-    assert at.sidebar.number_input(key="lr").value == 1e-2
+    fast = resolve("pinwheel")  # our recipe, read from the one preset table
+    assert fast["train"]["lr"] != 1e-3 and fast["model"]["restarts"] != 1  # so the click must change both
+    assert at.sidebar.number_input(key="lr").value == fast["train"]["lr"]
+    assert at.sidebar.number_input(key="restarts").value == fast["model"]["restarts"]
 
 
 def test_bad_settings_show_an_error_and_keep_the_previous_model():
@@ -76,7 +80,7 @@ def test_bad_settings_show_an_error_and_keep_the_previous_model():
         assert not at.exception
         assert any(message in e.value for e in at.error), (key, [e.value for e in at.error])
         assert at.session_state["pg_result"].model is model  # nothing trained is lost
-        at.sidebar.number_input(key=key).set_value({"lr": 1e-2, "K": 5, "depth": 4, "t0": 1.0}[key])
+        at.sidebar.number_input(key=key).set_value({"lr": 4e-3, "K": 5, "depth": 4, "t0": 1.0}[key])
         at.run()
     at.sidebar.slider(key="n").set_value(100)
     at.sidebar.number_input(key="K").set_value(60)

@@ -47,3 +47,21 @@ def test_baselines_report_the_same_metrics():
     for name in ("kmeans", "gmm"):
         assert b[name]["ari"] == 1.0
         assert np.isfinite(b[name]["test_log_likelihood"])
+
+
+def test_self_tuning_spectral_separates_the_wings_where_a_plain_knn_graph_does_not():
+    """Local scales keep the pinwheel's wings apart at the centre, where they meet (Zelnik-Manor & Perona 2004)."""
+    from sklearn.cluster import SpectralClustering
+
+    from vmonf_core.datasets import make_toy
+    from vmonf_core.metrics import spectral_labels
+
+    x, y = make_toy("pinwheel", n=800, seed=3)
+    plain = SpectralClustering(5, affinity="nearest_neighbors", n_neighbors=16, random_state=0,
+                               assign_labels="cluster_qr").fit_predict((x - x.mean(0)) / x.std())
+    tuned = spectral_labels(x, 5, seed=0)
+    assert clustering_metrics(y, tuned)["ari"] >= 0.97
+    assert clustering_metrics(y, plain)["ari"] < 0.9  # the unweighted graph merges wings where they meet
+    for name in ("circles", "moons"):  # the rings and the moons, as before
+        x, y = make_toy(name, n=600, seed=1)
+        assert clustering_metrics(y, spectral_labels(x, 2, seed=1))["ari"] >= 0.99

@@ -45,8 +45,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     "pinwheel": {
         "description": "Pinwheel with 5 wings, K=5 (thesis figure 5.1).",
         "data": {"name": "pinwheel", "n": 1000, "test_fraction": 0.2},
-        "model": dict(_TOY_MODEL, n_components=5, restarts=4),
-        "train": dict(_TOY_TRAIN, init="spectral", init_epochs=15),
+        # a self-tuning spectral start (ARI 0.98-1.00 on seeds 0-9) kept by a gentler step: at lr 1e-2 the first ELBO
+        # epochs moved a 0.99 start to 0.65-0.70; at 4e-3 it stays (README, "Pinwheel reliability")
+        "model": dict(_TOY_MODEL, n_components=5, restarts=2),
+        "train": dict(_TOY_TRAIN, lr=4e-3, init="spectral", init_epochs=15),
         "thesis": THESIS_PINWHEEL,
     },
     "circles": {

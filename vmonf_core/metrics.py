@@ -100,12 +100,19 @@ def kmeans_baseline(x: np.ndarray, K: int, seed: int = 0, x_test: np.ndarray | N
     return km.labels_, out
 
 
-def spectral_labels(x: np.ndarray, K: int, seed: int = 0, n_neighbors: int = 8) -> np.ndarray:
-    """Spectral clustering on a symmetric k-nearest-neighbour graph of ``x`` (one global scale).
+def spectral_labels(x: np.ndarray, K: int, seed: int = 0, n_neighbors: int = 16, scale_neighbor: int = 7) -> np.ndarray:
+    """Self-tuning spectral clustering on a k-nearest-neighbour graph of ``x`` (one global scale).
 
-    It follows curved and ring-shaped clusters that k-means cuts across (Ng, Jordan & Weiss 2001; scikit-learn's
-    ``SpectralClustering`` with ``assign_labels="cluster_qr"``, Damle et al. 2019). Used as a training start
-    (``init="spectral"``) and as a baseline.
+    The affinity of neighbours ``i`` and ``j`` uses a local scale per point (Zelnik-Manor & Perona 2004)::
+
+        W_ij = exp(-d(x_i, x_j)^2 / (s_i s_j)),   s_i = distance from x_i to its ``scale_neighbor``-th neighbour,
+
+    kept for the ``n_neighbors`` nearest neighbours and symmetrised (the larger of ``W_ij`` and ``W_ji``). Where clusters
+    meet in a dense region (the pinwheel's centre) the small local scales keep them apart; in sparse tails the large
+    ones keep a cluster connected. The embedding is that of Ng, Jordan & Weiss (2001), labelled by scikit-learn's
+    ``SpectralClustering(affinity="precomputed", assign_labels="cluster_qr")`` (Damle et al. 2019). Used as a
+    training start (``init="spectral"``) and as a baseline. On the pinwheel preset (800 points, seeds 0-9) it reaches
+    ARI 0.98-1.00 on every seed, where the unweighted 8- to 20-neighbour graph reached 0.49-0.98 (README).
 
     Example:
         >>> from vmonf_core.datasets import make_toy
@@ -114,14 +121,24 @@ def spectral_labels(x: np.ndarray, K: int, seed: int = 0, n_neighbors: int = 8) 
     """
     import warnings
 
+    from scipy import sparse
     from sklearn.cluster import SpectralClustering
+    from sklearn.neighbors import NearestNeighbors
 
     xs = (x - x.mean(0)) / max(float(x.std()), 1e-12)  # one global scale: per-feature scaling would amplify noise features
-    nn = int(min(len(xs) - 1, n_neighbors))
+    n = len(xs)
+    nn = int(min(n - 1, max(n_neighbors, scale_neighbor)))
+    dist, idx = NearestNeighbors(n_neighbors=nn + 1).fit(xs).kneighbors(xs)  # column 0 is the point itself
+    scale = np.maximum(dist[:, min(scale_neighbor, nn)], 1e-12)
+    rows = np.repeat(np.arange(n), nn)
+    cols = idx[:, 1:].ravel()
+    w = np.exp(-dist[:, 1:].ravel() ** 2 / (scale[rows] * scale[cols]))
+    W = sparse.csr_matrix((w, (rows, cols)), shape=(n, n))
+    W = W.maximum(W.T)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "graph is not fully connected" is expected on well-separated clusters
-        return SpectralClustering(K, affinity="nearest_neighbors", n_neighbors=nn, random_state=seed,
-                                  assign_labels="cluster_qr").fit_predict(xs)
+        return SpectralClustering(K, affinity="precomputed", random_state=seed,
+                                  assign_labels="cluster_qr").fit_predict(W)
 
 
 SPECTRAL_MAX_POINTS = 5000  # the baseline's k-NN graph and eigenvectors stay cheap up to here

@@ -446,7 +446,7 @@ class Trainer:
                 seed = self.config.seed + r
                 spectral = method == "spectral" or (method == "mixed" and r % 2 == 1)
                 if spectral and len(xs) <= 20_000:
-                    labels.append(spectral_labels(x, K, seed, 8 + 4 * (r // (2 if method == "mixed" else 1)) % 16))
+                    labels.append(spectral_labels(x, K, seed, 12 + 4 * ((r // (2 if method == "mixed" else 1)) % 4)))
                 else:
                     labels.append(KMeans(K, n_init=4, random_state=seed).fit_predict(xs))
         return torch.as_tensor(np.stack(labels), device=self.device)  # (R, N)
