@@ -57,3 +57,21 @@ def test_a_stored_start_can_be_rerun_live():
     stored = starts()["starts"]["kmeans"]["typical"]
     assert rerun.config["train"]["init"] == "kmeans" and rerun.config["train"]["seed"] == stored["seed"]
     assert abs(rerun.metrics["ari"] - stored["ari"]) < 0.05
+
+
+def test_lesson_text_names_identical_rows_only_when_they_are():
+    import copy
+
+    from ui.lesson import same_runs_note, starts, starts_text
+
+    s = starts.__wrapped__() if hasattr(starts, "__wrapped__") else starts()
+    rows = s["starts"]
+    text = starts_text(s)
+    for k in ("spectral", "truth", "kmeans", "random"):
+        assert f"{rows[k]['median_elbo']:.2f}" in text  # every ELBO the text quotes is the table's
+    other = copy.deepcopy(rows)
+    other["truth"]["median_elbo"] += 0.1
+    assert same_runs_note(other) == ""
+    same = copy.deepcopy(rows)
+    same["truth"] = dict(same["spectral"])
+    assert "same runs" in same_runs_note(same)
