@@ -106,7 +106,7 @@ def settings_panel(dataset: str | None = None) -> dict[str, Any]:
     c1, c2 = sb.columns(2)
     v["restarts"] = c1.number_input("Restarts", None, 64, step=1, key=key["restarts"], **KEEP)
     v["init"] = c2.selectbox("Init", ["spectral", "kmeans", "mixed", "random", "truth"], key=key["init"],
-                             help="Pseudo-labels that pretrain flows and q first: spectral (k-NN graph; 15 epochs), "
+                             help="Pseudo-labels that pretrain flows and q first: spectral (self-tuning k-NN graph; 15 epochs), "
                                   "k-means (3 epochs), mixed (both, across restarts), truth (the true classes, 15 epochs: "
                                   "the control experiment, then unsupervised), or random (none)", **KEEP)
     return v
