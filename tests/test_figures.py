@@ -42,6 +42,19 @@ def test_curves_shade_the_phases_before_the_elbo():
     assert {"log p(x), train", "log p(x), held out"} <= names
 
 
+def test_curves_keep_the_elbo_phase_readable_when_the_init_is_far_below():
+    hist = [{"epoch": e, "phase": "init" if e <= 5 else "train", "elbo": -130.0 + e if e <= 5 else 0.2 + 0.01 * e,
+             "log_px": 0.5, "temperature": 1.0} for e in range(1, 21)]
+    fig = curves_figure(hist)
+    lo, hi = fig.layout.yaxis.range
+    train = [h["elbo"] for h in hist if h["phase"] == "train"] + [0.5]
+    assert lo <= min(train) and hi >= max(train)  # the ELBO phase fits
+    assert hi - lo < 1.0 and lo > -125  # and fills the panel: the init's -125..-130 are off scale
+    assert any("off scale" in a.text for a in fig.layout.annotations)
+    flat = [dict(h, elbo=0.3) for h in hist]  # nothing outside the ELBO phase's range: autoscale
+    assert curves_figure(flat).layout.yaxis.range is None
+
+
 def test_palette_has_ten_distinct_colours_and_shapes():
     assert len(set(STRONG)) == len(STRONG) == 10 and len(set(SYMBOLS)) == 10
 

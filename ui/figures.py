@@ -212,6 +212,30 @@ def phase_spans(history: list[dict[str, Any]]) -> list[tuple[str, int, int]]:
 PHASE_NAMES = {"init": "init (pseudo-labels)", "pretrain": "pretrain (labels)", "supervised": "supervised"}
 
 
+def elbo_phase_range(history: list[dict[str, Any]], series: list[list[Any]], pad: float = 0.08) -> tuple[float, float] | None:
+    """The y-range of ``series`` over the ELBO-phase epochs, padded, when earlier epochs fall outside it, else ``None``.
+
+    The init phase's ELBO can sit a hundred nats below the trained one (the flows fit only their own pseudo-labels);
+    an autoscaled axis would flatten the part of the curve a reader is watching. Epochs outside the range stay
+    drawn, off scale, and the phase band says so.
+    """
+    train = [i for i, h in enumerate(history) if h.get("phase", "train") == "train"]
+    vals = [float(v[i]) for v in series for i in train if v[i] is not None and np.isfinite(v[i])]
+    every = [float(x) for v in series for x in v if x is not None and np.isfinite(x)]
+    if not vals or not every:
+        return None
+    lo, hi = min(vals), max(vals)
+    if min(every) >= lo and max(every) <= hi:
+        return None  # nothing off scale: autoscale
+    span = max(hi - lo, 1e-3 * max(1.0, abs(hi)))
+    return lo - pad * span, hi + pad * span
+
+
+def _range(ranges: list[tuple[float, float] | None], i: int) -> dict[str, Any]:
+    r = ranges[i] if i < len(ranges) else None
+    return {} if r is None else {"range": list(r)}
+
+
 def curves_figure(history: list[dict[str, Any]], height: int | None = None, stacked: bool = False) -> go.Figure:
     """ELBO and its terms with train and held-out log p(x); the gap; the temperature: against the epoch.
 
@@ -225,6 +249,7 @@ def curves_figure(history: list[dict[str, Any]], height: int | None = None, stac
     domains = ((0.0, 0.3), (0.37, 0.65), (0.72, 1.0))
     if height is None:
         height = 640 if stacked else 320
+    ranges: list[tuple[float, float] | None] = [None, None]
     if history:
         ep = [h["epoch"] for h in history]
         for key, name, color, dash in (("elbo", "ELBO", STRONG[0], "solid"), ("expected_log_likelihood", "E_q[log p(x|k)]", STRONG[2], "solid"),
@@ -239,6 +264,9 @@ def curves_figure(history: list[dict[str, Any]], height: int | None = None, stac
                            line=dict(color=STRONG[6]), showlegend=False, xaxis="x2", yaxis="y2"))
         traces.append(dict(type="scatter", x=ep, y=[h["temperature"] for h in history], name="T", mode="lines",
                            line=dict(color=STRONG[8]), showlegend=False, xaxis="x3", yaxis="y3"))
+        ranges = [elbo_phase_range(history, [t["y"] for t in traces if t.get("yaxis") is None]),
+                  elbo_phase_range(history, [t["y"] for t in traces if t.get("yaxis") == "y2"])]
+        off_scale = ranges[0] is not None
         for phase, first, last in phase_spans(history):
             if phase == "train" or phase == "mixed":
                 continue
@@ -246,7 +274,8 @@ def curves_figure(history: list[dict[str, Any]], height: int | None = None, stac
                 sfx = "" if i == 0 else str(i + 1)
                 shapes.append(dict(type="rect", xref=f"x{sfx}", yref=f"y{sfx} domain", x0=first - 1, x1=last, y0=0, y1=1,
                                    fillcolor="rgba(128,128,128,0.15)", line=dict(width=0), layer="below"))
-            notes.append(dict(text=PHASE_NAMES.get(phase, phase), x=(first - 1 + last) / 2, y=1, xref="x", yref="y domain",
+            notes.append(dict(text=PHASE_NAMES.get(phase, phase) + (" (off scale)" if off_scale else ""),
+                              x=(first - 1 + last) / 2, y=1, xref="x", yref="y domain",
                               showarrow=False, yanchor="top", font=dict(size=10, color="#777777")))
     layout: dict[str, Any] = dict(height=height, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.3),
                                   shapes=shapes)
@@ -256,7 +285,7 @@ def curves_figure(history: list[dict[str, Any]], height: int | None = None, stac
         for i, (lo, hi) in enumerate(vdomains):
             sfx = "" if i == 0 else str(i + 1)
             layout[f"xaxis{sfx}"] = dict(anchor=f"y{sfx}", title=dict(text="epoch") if i == 2 else None)
-            layout[f"yaxis{sfx}"] = dict(domain=[lo, hi], anchor=f"x{sfx}")
+            layout[f"yaxis{sfx}"] = dict(domain=[lo, hi], anchor=f"x{sfx}", **_range(ranges, i))
         layout["annotations"] = notes + [dict(text=t, x=0.5, y=hi + 0.005, xref="paper", yref="paper", showarrow=False,
                                               yanchor="bottom", font=dict(size=13)) for t, (lo, hi) in zip(titles, vdomains)]
         layout["legend"] = dict(orientation="h", y=-0.12)
@@ -264,7 +293,7 @@ def curves_figure(history: list[dict[str, Any]], height: int | None = None, stac
         for i, (lo, hi) in enumerate(domains):
             sfx = "" if i == 0 else str(i + 1)
             layout[f"xaxis{sfx}"] = dict(domain=[lo, hi], anchor=f"y{sfx}", title=dict(text="epoch"))
-            layout[f"yaxis{sfx}"] = dict(anchor=f"x{sfx}")
+            layout[f"yaxis{sfx}"] = dict(anchor=f"x{sfx}", **_range(ranges, i))
         layout["annotations"] = notes + [dict(text=t, x=(lo + hi) / 2, y=1.08, xref="paper", yref="paper", showarrow=False,
                                               font=dict(size=13)) for t, (lo, hi) in zip(titles, domains)]
     return go.Figure(data=traces, layout=layout)
