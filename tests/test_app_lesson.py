@@ -62,7 +62,7 @@ def test_a_stored_start_can_be_rerun_live():
 def test_lesson_text_names_the_spectral_start_the_truth_only_when_it_is():
     import copy
 
-    from ui.lesson import same_runs_note, starts, starts_text
+    from ui.lesson import spectral_is_truth_note, starts, starts_text
 
     s = starts.__wrapped__() if hasattr(starts, "__wrapped__") else starts()
     rows = s["starts"]
@@ -71,8 +71,8 @@ def test_lesson_text_names_the_spectral_start_the_truth_only_when_it_is():
         assert f"{rows[k]['median_elbo']:.2f}" in text  # every ELBO the text quotes is the table's
     other = copy.deepcopy(rows)
     other["spectral"]["clustering_ari_min"] = 0.6  # spectral clustering missed the rings on some seed
-    assert same_runs_note(other) == ""
+    assert spectral_is_truth_note(other) == ""
     same = copy.deepcopy(rows)
     same["spectral"]["clustering_ari_min"] = 1.0
-    assert "same partition" in same_runs_note(same)
+    assert "same partition" in spectral_is_truth_note(same)
     assert ("same partition" in text) == (rows["spectral"].get("clustering_ari_min", 0) >= 0.999)

@@ -67,11 +67,11 @@ def starts_text(s: dict[str, Any]) -> str:
         f"weakly: even a start on the true circles keeps them (ARI >= 0.95) on only {kept} of {st_['truth']['runs']} "
         f"seeds. Several partitions score close, and **the start decides** which one training ends in. That is what a "
         f"few labels fix."
-        + same_runs_note(st_)
+        + spectral_is_truth_note(st_)
     )
 
 
-def same_runs_note(st_: dict[str, Any]) -> str:
+def spectral_is_truth_note(st_: dict[str, Any]) -> str:
     """A note when the spectral start is the true circles (spectral clustering alone recovered them on every seed)."""
     if st_["spectral"].get("clustering_ari_min", 0.0) >= 0.999:
         return (" (Spectral clustering with local scales already separates the two rings on all "
