@@ -53,10 +53,11 @@ def main() -> None:
             page.set_viewport_size({"width": 1400, "height": 2300})
             page.wait_for_timeout(2500)
             page.screenshot(path=str(OUT / "playground_results.png"))
-            page.get_by_role("tab", name="Baselines").click()
+            page.get_by_role("radio", name="Baselines", exact=True).click()
+            page.get_by_test_id("stPlotlyChart").filter(has_text="GaussianMixture").first.wait_for(timeout=60_000)  # built when picked
             page.wait_for_timeout(2000)
             page.screenshot(path=str(OUT / "playground_baselines.png"))
-            page.get_by_role("tab", name="Replay").click()
+            page.get_by_role("radio", name="Replay", exact=True).click()
             page.wait_for_timeout(2000)
             page.get_by_text("Download the replay").scroll_into_view_if_needed()
             page.wait_for_timeout(1000)

@@ -46,8 +46,16 @@ def test_playground_trains_through_the_button_and_shows_results():
     metrics = {m.label: m.value for m in at.metric}
     assert {"ARI", "NMI", "Accuracy", "Test log-lik"} <= set(metrics)
     assert 0 <= float(metrics["ARI"]) <= 1
-    assert [t.label for t in at.tabs][:7] == ["Thesis figure", "Replay", "Density", "Components", "Usage", "Curves",
-                                              "Baselines"]
+    views = at.get("button_group")[-1]
+    assert list(views.options) == ["Thesis figure", "Replay", "Density", "Components", "Usage", "Curves", "Baselines"]
+    # only the chosen view is built and sent: the heavy components heatmaps wait until that view is picked
+    figs = at.session_state["pg_result"].cache["figs"]
+    assert "part" in figs and "comp" not in figs
+    n_charts = len(at.get("plotly_chart"))
+    at.session_state["pg_res_view"] = "Components"
+    at.run()
+    assert "comp" in figs and len(at.get("plotly_chart")) == n_charts  # one view's chart replaced the other
+    assert not at.exception
     assert {"Download checkpoint", "Download metrics", "Download run config"} <= {b.label for b in at.get("download_button")}
 
 
@@ -201,6 +209,8 @@ def test_replay_exports_an_animated_gif():
     assert epochs == sorted(epochs) and epochs[-1] == result.history[-1]["epoch"]  # ends on the returned model
     gif = Image.open(BytesIO(gif_bytes(result.previews, result.data.x)))
     assert gif.format == "GIF" and gif.n_frames == len(result.previews) >= 5
+    at.session_state["pg_res_view"] = "Replay"  # views are built when picked: pick Replay, as a click on it does
+    at.run()
     slider = at.slider(key=f"pg_res_replay_{result.number}_pos")
     assert slider.max == len(result.previews) - 1 and slider.value == slider.max  # starts on the final frame
 

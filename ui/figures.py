@@ -98,8 +98,9 @@ def _partition_heatmap(g: dict[str, np.ndarray], K: int) -> go.Heatmap:
     for k in range(K):  # a discrete colour scale: one flat band per component
         c = _color(BACKGROUND, k)
         scale += [[k / K, c], [(k + 1) / K, c]]
-    return go.Heatmap(x=g["gx"], y=g["gy"], z=g["argmax_q"], zmin=-0.5, zmax=K - 0.5, colorscale=scale,
-                      showscale=False, hovertemplate="argmax q = %{z}<extra></extra>")
+    z = np.asarray(g["argmax_q"]).astype(np.int16) + 1  # numbered as in the legend: component 1..K
+    return go.Heatmap(x=g["gx"], y=g["gy"], z=z, zmin=0.5, zmax=K + 0.5, colorscale=scale,
+                      showscale=False, hovertemplate="argmax q: component %{z}<extra></extra>")
 
 
 def partition_figure(g: dict[str, np.ndarray], samples: np.ndarray, sample_k: np.ndarray, K: int,
@@ -137,7 +138,7 @@ def density_figure(g: dict[str, np.ndarray], x: np.ndarray | None = None, title:
     The colour scale spans the data's own range (1st percentile of log p at the data points up to the grid's
     maximum), so the region where the data lie is not saturated by the empty corners.
     """
-    z = g["log_px"]
+    z = np.asarray(g["log_px"], dtype=np.float32)  # float32 halves what the browser receives; colours need no more
     lo, hi = color_range(g, x)
     fig = go.Figure(go.Heatmap(x=g["gx"], y=g["gy"], z=z, zmin=lo, zmax=hi, colorscale="Viridis",
                                colorbar=dict(title="log p"), hovertemplate="log p = %{z:.2f}<extra></extra>"))
@@ -175,9 +176,9 @@ def components_figure(g: dict[str, np.ndarray]) -> go.Figure:
                         subplot_titles=[f"q({k + 1}|x)" for k in range(K)] + [f"log p(x|{k + 1})" for k in range(K)])
     lo = np.percentile(g["log_px_k"], 5)
     for k in range(K):
-        fig.add_trace(go.Heatmap(x=g["gx"], y=g["gy"], z=g["q"][k], zmin=0, zmax=1, colorscale="Blues", showscale=k == 0,
+        fig.add_trace(go.Heatmap(x=g["gx"], y=g["gy"], z=g["q"][k].astype(np.float32), zmin=0, zmax=1, colorscale="Blues", showscale=k == 0,
                                  colorbar=dict(len=0.45, y=0.78)), 1, k + 1)
-        fig.add_trace(go.Heatmap(x=g["gx"], y=g["gy"], z=np.maximum(g["log_px_k"][k], lo), colorscale="Viridis",
+        fig.add_trace(go.Heatmap(x=g["gx"], y=g["gy"], z=np.maximum(g["log_px_k"][k], lo).astype(np.float32), colorscale="Viridis",
                                  showscale=False), 2, k + 1)
     fig.update_xaxes(showticklabels=False)
     fig.update_yaxes(showticklabels=False)

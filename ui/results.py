@@ -1,4 +1,4 @@
-"""A finished run and how it is shown: the result tabs, export, checkpoint upload, run history and comparison.
+"""A finished run and how it is shown: the result views, export, checkpoint upload, run history and comparison.
 
 A :class:`RunResult` is what every page keeps of a run; figures and grids are built once and cached in it.
 """
@@ -162,49 +162,63 @@ ALT = {
 }
 
 
-def _result_figures(result: RunResult) -> dict[str, Any]:
-    """Build a result's figures once; reruns only re-send them."""
-    c = result.cache
-    if "figs" not in c:
+RESULT_VIEWS = ("Thesis figure", "Replay", "Density", "Components", "Usage", "Curves", "Baselines")
+BASELINE_TITLES = {"kmeans": "k-means", "gmm": "GaussianMixture", "spectral": "spectral clustering"}
+
+
+def _figure(result: RunResult, name: str) -> Any:
+    """One of a result's figures, built on first use and kept in the result (reruns only re-send it).
+
+    ``name`` is ``part``, ``dens``, ``comp``, ``usage``, ``curves``, ``bv`` (VMoNF's clusters) or ``b<baseline>``.
+    """
+    figs = result.cache.setdefault("figs", {})
+    if name not in figs:
         model, data, metrics = result.model, result.data, result.metrics
-        g = model_grid(result)
-        samples, sample_k = (t.cpu().numpy() for t in c["samples"])
-        sizes = np.bincount(metrics["predictions"], minlength=model.K)
-        prior = model.log_prior().exp().detach().cpu().numpy()
-        figs = {
-            "part": partition_figure(g, samples, sample_k, model.K, data.x),
-            "dens": density_figure(g, data.x),
-            "comp": components_figure(g),
-            "usage": usage_figure(sizes, prior),
-            "curves": curves_figure(result.history),
-            "bv": labels_partition_figure(data.x, metrics["predictions"], "VMoNF"),
-        }
-        for name, title in (("kmeans", "k-means"), ("gmm", "GaussianMixture"), ("spectral", "spectral clustering")):
-            if name in metrics.get("baselines", {}):
-                figs["b" + name] = labels_partition_figure(data.x, metrics["baselines"][name]["labels"], title)
-        c["figs"] = figs
-    return c["figs"]
+        if name == "part":
+            g = model_grid(result)
+            samples, sample_k = (t.cpu().numpy() for t in result.cache["samples"])
+            figs[name] = partition_figure(g, samples, sample_k, model.K, data.x)
+        elif name == "dens":
+            figs[name] = density_figure(model_grid(result), data.x)
+        elif name == "comp":
+            figs[name] = components_figure(model_grid(result))
+        elif name == "usage":
+            sizes = np.bincount(metrics["predictions"], minlength=model.K)
+            figs[name] = usage_figure(sizes, model.log_prior().exp().detach().cpu().numpy())
+        elif name == "curves":
+            figs[name] = curves_figure(result.history)
+        elif name == "bv":
+            figs[name] = labels_partition_figure(data.x, metrics["predictions"], "VMoNF")
+        else:
+            b = name.removeprefix("b")
+            figs[name] = labels_partition_figure(data.x, metrics["baselines"][b]["labels"], BASELINE_TITLES[b])
+    return figs[name]
 
 
 def results_panel(result: RunResult, key: str) -> None:
-    """Tabs with the thesis figure (and its replay), density, per-component views, usage, curves and baselines."""
+    """Views of a run, one at a time: the thesis figure (and its replay), density, per-component views, usage, curves
+    and baselines.
+
+    Only the chosen view is built and sent to the browser (choosing another reruns the page; built figures are kept):
+    a finished run shows its scores and first figure without waiting for the other six views (about 1.1 MB of
+    figures on the pinwheel, most of it the components' heatmaps).
+    """
     from .replay import replay_panel  # replay draws with the same figures
 
-    figs = _result_figures(result)
-    tabs = st.tabs(["Thesis figure", "Replay", "Density", "Components", "Usage", "Curves", "Baselines"])
-    with tabs[0]:
-        st.plotly_chart(figs["part"], width="stretch", key=f"{key}_part", alt=ALT["part"])
-    with tabs[1]:
-        replay_panel(result, f"{key}_replay_{result.number}")  # a new run gets a fresh scrubber (at its last frame)
-    for tab, name in zip(tabs[2:6], ("dens", "comp", "usage", "curves")):
-        with tab:
-            st.plotly_chart(figs[name], width="stretch", key=f"{key}_{name}", alt=ALT[name])
-    with tabs[6]:
+    view = st.segmented_control("View", RESULT_VIEWS, default=RESULT_VIEWS[0], required=True, key=f"{key}_view",
+                                label_visibility="collapsed")
+    if view == "Replay":
+        replay_panel(result, f"{key}_replay_{result.number}")  # a new run gets a fresh scrubber
+    elif view == "Baselines":
         metrics_table(result.metrics)
-        names = [n for n in ("bv", "bkmeans", "bgmm", "bspectral") if n in figs]
-        for col, name in zip(st.columns(len(names)), names):
+        names = ["bv"] + ["b" + n for n in BASELINE_TITLES if n in result.metrics.get("baselines", {})]
+        for col, fig in zip(st.columns(len(names)), names):
             with col:
-                st.plotly_chart(figs[name], width="stretch", key=f"{key}_{name}", alt=ALT["b"])
+                st.plotly_chart(_figure(result, fig), width="stretch", key=f"{key}_{fig}", alt=ALT["b"])
+    else:
+        fig = {"Thesis figure": "part", "Density": "dens", "Components": "comp", "Usage": "usage",
+               "Curves": "curves"}[view]
+        st.plotly_chart(_figure(result, fig), width="stretch", key=f"{key}_{fig}", alt=ALT[fig])
 
 
 def export_panel(result: RunResult, key: str) -> None:
@@ -268,9 +282,8 @@ def history_panel(key: str) -> None:
         return
     for col, r in zip(st.columns(2), chosen):
         with col:
-            figs = _result_figures(r)
             st.markdown(f"**{r.label()}**")
-            st.plotly_chart(figs["part"], width="stretch", key=f"{key}_cmp_part_{r.number}", alt=ALT["part"])
+            st.plotly_chart(_figure(r, "part"), width="stretch", key=f"{key}_cmp_part_{r.number}", alt=ALT["part"])
             st.plotly_chart(curves_figure(r.history, stacked=True), width="stretch", key=f"{key}_cmp_curves_{r.number}",
                             alt=ALT["curves"])
     st.dataframe(runs_table(chosen).set_index("run").T, width="stretch", key=f"{key}_cmp_table")
