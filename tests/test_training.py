@@ -265,3 +265,38 @@ def test_uncertain_suggestions_are_uncertain_unlabeled_and_spread_out():
     assert spacing(idx) > spacing(top)  # spread out, not ten neighbours on one stretch of a boundary
     labels[labels < 0] = 1
     assert len(uncertain_points(model, x, labels)) == 0  # nothing left to suggest
+
+
+def test_usage_entropy_is_the_entropy_of_the_mean_posterior():
+    from vmonf_core.objectives import usage_entropy
+
+    even = torch.zeros(2, 10, 4)  # q uniform over 4 components
+    assert torch.allclose(usage_entropy(even), torch.full((2,), np.log(4)))
+    one = torch.full((1, 10, 4), -30.0)
+    one[..., 2] = 30.0  # every point in component 2: nothing is used but one component
+    assert usage_entropy(one).item() < 1e-6
+    half = torch.full((1, 10, 2), -30.0)
+    half[0, :5, 0] = half[0, 5:, 1] = 30.0  # hard, but half the points each: the mean is uniform
+    assert abs(usage_entropy(half).item() - np.log(2)) < 1e-6
+
+
+def test_restart_objectives_subtract_the_labeled_loss_and_never_pick_a_diverged_restart():
+    from vmonf_core.objectives import restart_objectives
+
+    elbo = torch.tensor([[1.0, 3.0], [2.0, 2.0], [float("nan"), 9.0]])
+    assert restart_objectives(elbo).tolist()[:2] == [2.0, 2.0]
+    assert restart_objectives(elbo)[2] == -np.inf and int(restart_objectives(elbo).argmax()) in (0, 1)
+    labeled = torch.tensor([[0.5], [0.1], [0.0]])
+    assert torch.allclose(restart_objectives(elbo, labeled)[:2], torch.tensor([1.5, 1.9]))
+
+
+@pytest.mark.parametrize("method", ["kmeans", "spectral", "mixed"])
+def test_init_pseudo_labels_recover_separated_blobs_for_every_restart(method):
+    from vmonf_core.metrics import clustering_metrics
+    from vmonf_core.training import init_pseudo_labels
+
+    x, y = _blobs(300, seed=1)
+    labels = init_pseudo_labels(x, K=3, R=3, method=method, seed=0)
+    assert labels.shape == (3, 300)
+    for r in range(3):
+        assert clustering_metrics(y, labels[r])["ari"] > 0.95

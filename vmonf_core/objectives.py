@@ -7,7 +7,7 @@ import math
 import torch
 from torch import Tensor
 
-__all__ = ["temperature_at", "elbo_terms", "supervised_loss", "std_normal_log_prob"]
+__all__ = ["temperature_at", "elbo_terms", "supervised_loss", "std_normal_log_prob", "usage_entropy", "restart_objectives"]
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -63,3 +63,42 @@ def supervised_loss(log_px_k: Tensor, log_prior: Tensor, logits: Tensor, y: Tens
     nll = -log_px_k.gather(-1, idx).squeeze(-1) - log_prior.gather(-1, idx.squeeze(-1))
     ce = -torch.log_softmax(logits, -1).gather(-1, idx).squeeze(-1)  # + CE, not - CE
     return nll + ce
+
+
+def usage_entropy(logits: Tensor, temperature: float = 1.0) -> Tensor:
+    """Entropy of the mean posterior, ``H(q_bar)`` with ``q_bar_k = mean_n q(k|x_n)``: the balance term.
+
+    Added to the ELBO with a weight (``TrainConfig.balance``), it rewards using every component and so discourages
+    merged clusters on images. It is *not* part of the thesis's objective.
+
+    Args:
+        logits: ``(R, N, K)`` posterior logits of one batch; temperature: ``T > 0``.
+
+    Returns:
+        ``(R,)`` entropies in nats, at most ``log K``.
+
+    Example:
+        >>> usage_entropy(torch.zeros(1, 4, 2)).item() == math.log(2)
+        True
+    """
+    q_bar = torch.softmax(logits / temperature, -1).mean(-2)  # (R, K)
+    return -(q_bar * q_bar.clamp_min(1e-12).log()).sum(-1)
+
+
+def restart_objectives(elbo: Tensor, labeled_loss: Tensor | None = None) -> Tensor:
+    """What restarts (and snapshots) are ranked by: the mean ELBO, minus the mean labeled loss when there are labels.
+
+    Args:
+        elbo: ``(R, N)`` per-point ELBOs of each restart; labeled_loss: ``(R, L)`` per-label losses, or ``None``.
+
+    Returns:
+        ``(R,)`` objectives; ``nan`` (a diverged restart) becomes ``-inf``, so it is never the best.
+
+    Example:
+        >>> restart_objectives(torch.tensor([[0.0, 1.0], [2.0, 2.0]])).argmax().item()
+        1
+    """
+    obj = elbo.mean(-1)
+    if labeled_loss is not None:
+        obj = obj - labeled_loss.mean(-1)
+    return torch.nan_to_num(obj, nan=-math.inf)

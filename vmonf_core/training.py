@@ -24,10 +24,10 @@ from torch import Tensor, nn
 
 from . import budget
 from .mixture import ModelConfig, VMoNF
-from .objectives import elbo_terms, supervised_loss, temperature_at
+from .objectives import elbo_terms, restart_objectives, supervised_loss, temperature_at, usage_entropy
 
 __all__ = ["TrainConfig", "Trainer", "TrainResult", "TrainingError", "fit", "resolve_device", "validate_data",
-           "labeled_loss_weight", "pretrains_on_labels"]
+           "labeled_loss_weight", "pretrains_on_labels", "init_pseudo_labels", "align_to_labels"]
 
 
 INITS = ("random", "kmeans", "spectral", "mixed", "truth")
@@ -259,6 +259,37 @@ def align_to_labels(pseudo: Tensor, y: Tensor, labeled: Tensor, K: int) -> Tenso
     return out
 
 
+def init_pseudo_labels(x: np.ndarray, K: int, R: int, method: str, seed: int) -> np.ndarray:
+    """Pseudo-labels ``(R, N)`` for the init phase, one clustering per restart.
+
+    ``kmeans``: k-means (best of 4) with a different seed per restart, on the data scaled by one global standard
+    deviation. ``spectral``: self-tuning spectral clustering on a k-nearest-neighbour graph
+    (:func:`~vmonf_core.metrics.spectral_labels`; follows curved, elongated clusters; ``n_neighbors`` varies across
+    restarts; k-means above 20,000 points). ``mixed``: even restarts k-means, odd restarts spectral, so the ranking
+    of restarts decides between the two kinds of partition. (``truth`` is not a clustering: the trainer tiles the
+    true classes.)
+
+    Example:
+        >>> init_pseudo_labels(np.r_[np.zeros((5, 2)), np.ones((5, 2))], K=2, R=1, method="kmeans", seed=0).shape
+        (1, 10)
+    """
+    from sklearn.cluster import KMeans
+
+    from .metrics import spectral_labels
+
+    xs = (x - x.mean(0)) / max(float(x.std()), 1e-12)  # one global scale: per-feature scaling would amplify noise features
+    labels = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "graph is not fully connected" is expected on well-separated clusters
+        for r in range(R):
+            spectral = method == "spectral" or (method == "mixed" and r % 2 == 1)
+            if spectral and len(xs) <= 20_000:
+                labels.append(spectral_labels(x, K, seed + r, 12 + 4 * ((r // (2 if method == "mixed" else 1)) % 4)))
+            else:
+                labels.append(KMeans(K, n_init=4, random_state=seed + r).fit_predict(xs))
+    return np.stack(labels)
+
+
 class Trainer:
     """Fits a :class:`VMoNF` by maximising the ELBO with Adam.
 
@@ -421,44 +452,24 @@ class Trainer:
         c = self.config
         return temperature_at(self.step, c.t0, c.t_decay, c.t_min)
 
-    def _init_labels(self, x: np.ndarray, method: str) -> Tensor:
-        """Pseudo-labels ``(R, N)`` for the init phase, one clustering per restart.
-
-        ``kmeans``: k-means with a different seed per restart. ``spectral``: spectral
-        clustering on a k-nearest-neighbour graph (follows curved, elongated clusters;
-        ``n_neighbors`` varies across restarts). ``mixed``: even restarts k-means, odd
-        restarts spectral; the restart with the best ELBO wins, so the ELBO decides
-        between the two kinds of partition.
-        """
-        from sklearn.cluster import KMeans
+    def _init_labels(self) -> Tensor:
+        """This run's init pseudo-labels ``(R, N)`` (BLAS/OpenMP threads follow torch's budget)."""
         from threadpoolctl import threadpool_limits
 
-        from .metrics import spectral_labels
-
         R, K = self.model.R, self.model.K
-        if method == "truth":
+        if self.config.init == "truth":
             return torch.as_tensor(np.tile(self._truth, (R, 1)), device=self.device)
-        xs = (x - x.mean(0)) / max(float(x.std()), 1e-12)  # one global scale: per-feature scaling would amplify noise features
-        labels = []
-        with threadpool_limits(torch.get_num_threads()), warnings.catch_warnings():  # BLAS/OpenMP follow torch's budget
-            warnings.simplefilter("ignore")  # "graph is not fully connected" is expected on well-separated clusters
-            for r in range(R):
-                seed = self.config.seed + r
-                spectral = method == "spectral" or (method == "mixed" and r % 2 == 1)
-                if spectral and len(xs) <= 20_000:
-                    labels.append(spectral_labels(x, K, seed, 12 + 4 * ((r // (2 if method == "mixed" else 1)) % 4)))
-                else:
-                    labels.append(KMeans(K, n_init=4, random_state=seed).fit_predict(xs))
-        return torch.as_tensor(np.stack(labels), device=self.device)  # (R, N)
+        with threadpool_limits(torch.get_num_threads()):
+            labels = init_pseudo_labels(self._x_np, K, R, self.config.init, self.config.seed)
+        return torch.as_tensor(labels, device=self.device)
 
     # -------------------------------------------------------------- losses
     def _elbo_loss(self, xb: Tensor) -> Tensor:
         m = self.model
         terms = m.all_elbo_terms(xb, self.temperature)
         loss = -terms["elbo"].mean(1).sum()  # restarts are independent: sum their losses
-        if self.config.balance > 0:
-            q_bar = torch.softmax(m.all_posterior_logits(xb) / self.temperature, -1).mean(1)  # (R, K)
-            loss = loss - self.config.balance * (-(q_bar * q_bar.clamp_min(1e-12).log()).sum(-1)).sum()
+        if self.config.balance > 0:  # reward using every component (not in the thesis)
+            loss = loss - self.config.balance * usage_entropy(m.all_posterior_logits(xb), self.temperature).sum()
         return loss
 
     def _supervised_loss(self, xb: Tensor, yb: Tensor, population_stats: bool = False) -> Tensor:
@@ -504,7 +515,7 @@ class Trainer:
         all_idx = self.train_idx
         if phase == "init":
             if self.pseudo is None:
-                self.pseudo = self._init_labels(self._x_np, self.config.init)
+                self.pseudo = self._init_labels()
                 if self.labeled is not None and self.config.init != "truth":
                     self.pseudo = align_to_labels(self.pseudo, self.y, self.labeled, self.model.K)
             for b in self._batches(all_idx):
@@ -546,12 +557,13 @@ class Trainer:
             xe = self.x[self.eval_idx]
             log_px_k, log_px = self._log_px(xe)
             terms = elbo_terms(log_px_k, m.all_log_prior(), m.all_posterior_logits(xe), float(m.temperature))  # the snapshot's T
-            per_restart = terms["elbo"].mean(1)
+            labeled_loss = None
             if self.labeled is not None:  # with labels, restarts are ranked by ELBO minus the labeled loss
                 lb = self.labeled[: self.config.eval_points]
-                per_restart = per_restart - supervised_loss(
-                    m.all_component_log_prob(self.x[lb]), m.all_log_prior(), m.all_posterior_logits(self.x[lb]), self.y[lb]).mean(1)
-            r = int(torch.nan_to_num(per_restart, nan=-math.inf).argmax())
+                labeled_loss = supervised_loss(m.all_component_log_prob(self.x[lb]), m.all_log_prior(),
+                                               m.all_posterior_logits(self.x[lb]), self.y[lb])
+            per_restart = restart_objectives(terms["elbo"], labeled_loss)
+            r = int(per_restart.argmax())
             out: dict[str, Any] = {k: float(v[r].mean()) for k, v in terms.items()}
             out["log_px"] = float(log_px[r].mean())
             out["objective"] = float(per_restart[r])  # what restarts and snapshots are ranked by
