@@ -66,7 +66,9 @@ try:
                   100, key=S.MNIST_N, **U.KEEP)
     U.link_panel(S.MNIST_LINK)
     n_used = int(n) if int(n) < available else None  # all of them: the same split as the CLI's preset (n = None)
-    data = V.mnist_data(tuple(sorted(digits)), int(size), n_used, int(seed), folder)
+    cfg = resolve(preset, data={"digits": sorted(digits), "size": int(size), "n": n_used, "mnist_dir": folder},
+                  model={"n_components": len(digits)}, train={"seed": int(seed), "epochs": int(epochs)})
+    data = V.mnist_data(cfg["data"], int(seed))
 except ValueError as e:
     st.error(f"Could not load MNIST: {e}")
     st.stop()
@@ -81,8 +83,6 @@ if S.get(S.MNIST_RESULT) is None and S.get(S.MNIST_JOB) is None:
 
 def train_now() -> None:
     try:
-        cfg = resolve(preset, data={"digits": sorted(digits), "size": int(size), "n": n_used},
-                      model={"n_components": len(digits)}, train={"seed": int(seed), "epochs": int(epochs)})
         J.start(S.MNIST_JOB, cfg, data, preview=images_spec(data.image_size, per_component=8), preview_every=8.0)
     except ValueError as e:
         st.error(f"Cannot train: {e}")

@@ -3,6 +3,7 @@
 import numpy as np
 from apptest_utils import ROOT, page, texts, wait_for_job
 from streamlit.testing.v1 import AppTest
+
 from vmonf_core.experiments import resolve
 
 

@@ -17,6 +17,7 @@ from vmonf_core.datasets import (
     make_toy,
     pinwheel,
     preprocess_images,
+    to_pixels,
     train_test_split,
     two_circles,
 )
@@ -133,3 +134,14 @@ def test_preprocessing_inverts_exactly():
     assert small.shape == (20, 196) and np.isfinite(small).all()
     q = np.linspace(0.001, 0.999, 50)
     np.testing.assert_allclose(inverse_logit_transform(logit_transform(q)), q, atol=1e-12)
+
+
+def test_loaded_mnist_keeps_the_raw_training_digits_in_the_same_order():
+    """The MNIST page shows ``info["images"]``: they must be the very digits behind ``x`` (same split, same order)."""
+    from vmonf_core.experiments import load_data, resolve
+
+    data = load_data(resolve("mnist", data={"size": 28, "n": 300}, train={"seed": 4}))
+    images = data.info["images"]
+    assert images.shape == (len(data.x), 28, 28) and images.dtype == np.uint8
+    p = to_pixels(data.x, 28)  # (pixel + u) / 256 with u in [0, 1): within one grey level of the raw digit
+    assert np.abs(p - images / 256.0).max() <= 1 / 256 + 1e-9

@@ -11,8 +11,8 @@ import streamlit as st
 import torch
 from PIL import Image
 
-from vmonf_core.datasets import load_mnist, preprocess_images, train_test_split
-from vmonf_core.experiments import Data
+from vmonf_core.datasets import load_mnist
+from vmonf_core.experiments import Data, load_data
 from vmonf_core.previews import image_grid, sample_grid  # noqa: F401  (sample_grid: used by the page)
 
 REPO = Path(__file__).resolve().parent.parent
@@ -57,12 +57,9 @@ def class_examples(data: Data, per_class: int = 10) -> np.ndarray:
 
 
 @st.cache_data(max_entries=8, show_spinner="Loading digits...")
-def mnist_data(digits: tuple[int, ...], size: int, n: int | None, seed: int, folder: str | None) -> Data:
-    images, y = load_mnist(list(digits), path=folder, n=n, seed=seed)
-    x = preprocess_images(images, size=size, seed=seed)
-    idx = np.arange(len(x))
-    tr, te, _, _ = train_test_split(idx, None, 0.2, seed=seed)
-    return Data(x[tr], y[tr], x[te], y[te], None, size, {"name": "mnist", "images": images[tr]})
+def mnist_data(data_config: dict, seed: int) -> Data:
+    """The run configuration's digits, through the same :func:`vmonf_core.experiments.load_data` as the CLI."""
+    return load_data({"data": data_config, "train": {"seed": seed}})
 
 
 def confident_members(model, data: Data, per_cluster: int = 8) -> np.ndarray:

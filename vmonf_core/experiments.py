@@ -229,6 +229,8 @@ def load_data(cfg: dict[str, Any], seed: int | None = None) -> Data:
         raise ValueError(f"unknown dataset {name!r}; choose one of {sorted(TOY_DATASETS) + ['mnist']} or give a CSV")
     data = split_data(x, y, tf, seed, name or "csv")
     data.image_size = image_size
+    if image_size:  # the raw training digits, for image views (the same split as x)
+        data.info["images"] = images[train_test_split(np.arange(len(x)), None, tf, seed=seed)[0]]
     if data.labels is None and d.get("labels_per_class") and data.y is not None:
         data.labels = label_subset(data.y, int(d["labels_per_class"]), seed=seed, x=data.x)  # spread over each class
         if d.get("labeled_classes") is not None:  # labels on some classes only (the others stay free)
