@@ -300,3 +300,51 @@ def test_init_pseudo_labels_recover_separated_blobs_for_every_restart(method):
     assert labels.shape == (3, 300)
     for r in range(3):
         assert clustering_metrics(y, labels[r])["ari"] > 0.95
+
+
+def test_resample_x_gives_each_epoch_fresh_inputs_but_keeps_validation_points_fixed():
+    x, _ = _blobs(200)
+    draws = []
+
+    def resample(epoch):
+        draws.append(epoch)
+        return x + 0.01 * epoch  # epoch e's inputs, recognisable by their shift
+
+    tr = Trainer(SMALL, x, config=dict(epochs=3, batch_size=64, val_fraction=0.2), resample_x=resample)
+    x0 = tr.x.clone()
+    tr.run()
+    assert draws == [1, 2]  # epoch 0 trains on the data as given
+    moved = (tr.x - x0).abs().amax(1)
+    assert torch.allclose(moved[tr.train_idx], torch.full_like(moved[tr.train_idx], 0.02), atol=1e-5)
+    assert moved[tr.val_idx].max() == 0  # the validation points (snapshot selection) keep their inputs
+    bad = Trainer(SMALL, x, config=dict(epochs=2, batch_size=64), resample_x=lambda e: x[:10])
+    with pytest.raises(ValueError, match="resample_x"):
+        bad.run()
+
+
+def test_redequantizer_draws_new_noise_per_epoch_reproducibly_within_one_grey_level():
+    from vmonf_core.datasets import Redequantizer, preprocess_images, to_pixels
+
+    images = np.random.default_rng(0).integers(0, 256, (5, 28, 28)).astype(np.uint8)
+    fresh = Redequantizer(images, size=28, seed=3)
+    a, b = fresh(1), fresh(2)
+    assert a.shape == preprocess_images(images, 28).shape
+    assert not np.allclose(a, b) and np.array_equal(a, Redequantizer(images, 28, seed=3)(1))  # per epoch, reproducible
+    for v in (a, b):  # (pixel + u) / 256 with u in [0, 1)
+        assert np.all(to_pixels(v, 28) * 256 - images >= -1e-6) and np.all(to_pixels(v, 28) * 256 - images < 1 + 1e-6)
+
+
+def test_the_quick_mnist_preset_redraws_dequantisation_noise_every_epoch():
+    from vmonf_core.experiments import load_data, make_trainer, resolve
+
+    cfg = resolve("mnist", data={"n": 200}, train={"epochs": 1, "init_epochs": 1})
+    assert cfg["data"]["dequantize"] == "epoch"
+    data = load_data(cfg)
+    tr = make_trainer(cfg, data)
+    assert tr.resample_x is not None
+    x0 = tr.x.clone()
+    tr.run()
+    assert (tr.x[tr.train_idx] != x0[tr.train_idx]).any()
+    assert make_trainer(resolve("mnist", data={"n": 200, "dequantize": "fixed"}), data).resample_x is None
+    with pytest.raises(ValueError, match="dequantize"):
+        resolve("mnist", data={"dequantize": "sometimes"})

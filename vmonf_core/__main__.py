@@ -26,6 +26,7 @@ _DATA_OPTIONS = {
     "size": (int, "MNIST resolution: 28 or 14"),
     "digits": (str, "MNIST digits, e.g. 0,1,2,3,4"),
     "mnist_dir": (str, "folder with the official MNIST IDX files"),
+    "dequantize": (str, "MNIST dequantisation noise: 'epoch' (a fresh draw every epoch) or 'fixed' (one draw)"),
 }
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .datasets import TOY_DATASETS, load_csv, load_mnist, make_toy, preprocess_images, train_test_split
+from .datasets import TOY_DATASETS, Redequantizer, load_csv, load_mnist, make_toy, preprocess_images, train_test_split
 from .metrics import baselines, clustering_metrics, contingency
 from .mixture import ModelConfig
 from .training import TrainConfig, Trainer, TrainResult
@@ -73,7 +73,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
     "mnist": {
         "description": "MNIST digits 0-4 at 14x14, MAF components: a quick CPU setting.",
-        "data": {"name": "mnist", "digits": [0, 1, 2, 3, 4], "size": 14, "n": None, "test_fraction": 0.2},
+        # fresh dequantisation noise every epoch: held-out log-lik +65..+109 on seeds 0-6 (one fixed draw: +19..+95)
+        "data": {"name": "mnist", "digits": [0, 1, 2, 3, 4], "size": 14, "n": None, "test_fraction": 0.2, "dequantize": "epoch"},
         "model": dict(flow="maf", depth=2, hidden=128, hidden_layers=1, posterior_hidden=[256], posterior_batch_norm=True, restarts=1),
         # snapshots selected, and training stopped, on a 10% validation split of the training images: the flows
         # overfit the 4,100 shipped digits after ~10 epochs (held-out log-lik +77 at epoch 9, -110 at epoch 30)
@@ -120,6 +121,8 @@ def resolve(
 
 def validate(cfg: dict[str, Any]) -> None:
     """Check a run configuration's model and training parts (``dim`` is filled from data later)."""
+    if cfg["data"].get("dequantize", "fixed") not in ("fixed", "epoch"):
+        raise ValueError(f"dequantize must be 'fixed' or 'epoch', got {cfg['data'].get('dequantize')!r}")
     model = dict(cfg["model"])
     model.setdefault("dim", 2)
     if cfg["data"].get("name") == "mnist":
@@ -314,7 +317,10 @@ def make_trainer(cfg: dict[str, Any], data: Data, state: dict[str, Any] | None =
     """The :class:`Trainer` of a run configuration on its data; ``state`` (from ``Trainer.state_dict``) resumes it."""
     model_cfg = dict(cfg["model"], dim=int(data.x.shape[1]))
     truth = data.y if cfg["train"].get("init") == "truth" else None
-    trainer = Trainer(model_cfg, data.x, data.labels, data.x_test, cfg["train"], truth=truth)
+    resample = None
+    if cfg["data"].get("dequantize") == "epoch" and data.image_size and "images" in data.info:
+        resample = Redequantizer(data.info["images"], data.image_size, seed=cfg["train"].get("seed", 0))
+    trainer = Trainer(model_cfg, data.x, data.labels, data.x_test, cfg["train"], truth=truth, resample_x=resample)
     if state is not None:
         trainer.load_state_dict(state)
     return trainer

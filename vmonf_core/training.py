@@ -313,11 +313,15 @@ class Trainer:
         labels: ``(N,)`` ints, ``-1`` for unlabeled, or ``None``.
         x_test: held-out data for the per-epoch test log-likelihood.
         config: a :class:`TrainConfig` or its dict.
+        truth: ``(N,)`` true classes, for ``init="truth"`` only.
+        resample_x: ``epoch -> (N, D)`` fresh training inputs drawn at the start of every epoch after the first
+            (new dequantisation noise for images, :class:`~vmonf_core.datasets.Redequantizer`).
     """
 
     def __init__(
         self, model_config: ModelConfig | dict[str, Any], x: Any, labels: Any = None, x_test: Any = None,
         config: TrainConfig | dict[str, Any] | None = None, truth: Any = None,
+        resample_x: Callable[[int], np.ndarray] | None = None,
     ) -> None:
         self.config = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config or {})
         mc = model_config if isinstance(model_config, ModelConfig) else ModelConfig.from_dict(dict(model_config))
@@ -359,6 +363,7 @@ class Trainer:
         if self.labeled is not None and self.labeled.numel() == 0:
             self.labeled = None
         self._x_np = x_np
+        self.resample_x = resample_x  # fresh inputs for an epoch (e.g. new dequantisation noise); validation stays fixed
         if c.init == "truth":  # the control experiment: pretrain on the true classes, then train unsupervised
             if truth is None:
                 raise ValueError("init 'truth' needs data with ground-truth classes")
@@ -511,8 +516,18 @@ class Trainer:
         self.step += 1
         return True
 
+    def _resample(self) -> None:
+        """New training inputs for this epoch from ``resample_x`` (the validation points keep theirs)."""
+        x = np.asarray(self.resample_x(self.epoch), dtype=np.float64)
+        if x.shape != tuple(self.x.shape) or not np.isfinite(x).all():
+            raise ValueError(f"resample_x must return finite data of shape {tuple(self.x.shape)}")
+        idx = self.train_idx
+        self.x[idx] = torch.as_tensor(x, dtype=self.dtype, device=self.device)[idx]
+
     def _run_epoch(self, phase: str, stop: Callable[[], bool]) -> None:
         all_idx = self.train_idx
+        if self.resample_x is not None and self.epoch > 0:  # epoch 0 uses the data as given
+            self._resample()
         if phase == "init":
             if self.pseudo is None:
                 self.pseudo = self._init_labels()
