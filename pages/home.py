@@ -58,7 +58,8 @@ with c1:
     st.caption("Pick, draw or upload 2-D data, train live, compare with k-means and GaussianMixture, label points.")
 with c2:
     st.page_link("pages/two_circles.py", label="Two circles lesson", icon=":material/radio_button_unchecked:")
-    st.caption("Why unsupervised flows split two circles into half-planes, and how 16 labels per circle fix it.")
+    st.caption("Why unsupervised flows often miss the two circles (the start decides, not the objective), and how 16 "
+               "labels per circle fix it.")
 with c3:
     st.page_link("pages/mnist.py", label="MNIST digits", icon=":material/grid_view:")
     st.caption("Cluster handwritten digits with a mixture of MAFs: sample grids and the contingency table.")

@@ -72,16 +72,20 @@ if step >= 2:
         init = c1.selectbox("Rerun a start live", list(L.START_NAMES), format_func=L.START_NAMES.get, key="lesson_rerun_init")
         if c2.button("Rerun it", key="lesson_rerun", width="stretch"):
             seed = facts["starts"][init]["typical"]["seed"]
-            J.start(S.LESSON_START_JOB, L.unsup_config(init, seed), data, preview=R.partition_spec(data))
+            rdata = L.start_data(seed)  # the sweep's own points for that seed
+            J.start(S.LESSON_START_JOB, L.start_config(init, seed), rdata, preview=R.partition_spec(rdata))
             st.rerun()
         if S.get(S.LESSON_START_JOB) is not None:
             J.panel(S.LESSON_START_JOB, S.LESSON_START, "lesson_r",
-                    render_preview=lambda p, e: R.draw_partition(p, data, "lesson_live_r", f"rerun (epoch {e})"))
+                    render_preview=lambda p, e: R.draw_partition(p, S.get(S.LESSON_START_JOB).data, "lesson_live_r",
+                                                                 f"rerun (epoch {e})"))
             rerun = S.get(S.LESSON_START)
             if rerun is not None:
                 cfg = rerun.config["train"]
+                stored = facts["starts"][cfg["init"]]["typical"]
                 st.caption(f"Rerun of {L.START_NAMES[cfg['init']]}, seed {cfg['seed']}: ARI {rerun.metrics['ari']:.2f}, "
-                           f"final ELBO {rerun.metrics['elbo']:.2f}.")
+                           f"final ELBO {rerun.metrics['elbo']:.2f} (the stored run: ARI {stored['ari']:.2f}, "
+                           f"ELBO {stored['elbo']:.2f}).")
         if step == 2 and st.button("Next: add labels", type="primary", key="lesson_go_labels"):
             S.put(S.LESSON_STEP, 3)
             st.rerun()

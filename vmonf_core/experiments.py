@@ -52,7 +52,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "thesis": THESIS_PINWHEEL,
     },
     "circles": {
-        "description": "Two concentric circles, unsupervised, K=2: the half-space failure (thesis 5.1.2).",
+        "description": "Two concentric circles, unsupervised, K=2, k-means start: the half-plane split (thesis 5.1.2).",
         "data": {"name": "circles", "n": 1000, "test_fraction": 0.2},
         "model": dict(_TOY_MODEL, n_components=2, restarts=4),
         "train": dict(_TOY_TRAIN),
