@@ -197,3 +197,20 @@ def test_killing_a_worker_shows_an_error_on_the_page_and_the_next_train_works(da
     at.sidebar.number_input(key="epochs").set_value(2)
     at.button(key="pg_train").click().run()
     assert at.session_state["pg_job"].wait(120).status == "done"
+
+
+def test_a_worker_trains_mnist_with_fresh_dequantisation_noise(eng):
+    """The job's data reach the worker with the raw digits that the preset's per-epoch dequantisation needs (without
+    them ``make_trainer`` refuses the run), and the result differs from the same run on one fixed draw."""
+    from vmonf_core.experiments import make_trainer
+
+    cfg = resolve("mnist", data={"n": 300}, train={"epochs": 2, "init_epochs": 1, "seed": 1})
+    fixed_cfg = resolve("mnist", data={"n": 300, "dequantize": "fixed"}, train=cfg["train"])
+    data = load_data(cfg)
+    fresh, fixed = eng.submit("mnist", cfg, data).wait(180), eng.submit("mnist-fixed", fixed_cfg, data).wait(180)
+    assert fresh.status == fixed.status == "done", (fresh.error, fixed.error)
+    a, b = fresh.result["metrics"], fixed.result["metrics"]
+    assert abs(a["test_log_likelihood"] - b["test_log_likelihood"]) > 1e-3
+    slim = type(data)(data.x, data.y, data.x_test, data.y_test, image_size=data.image_size, info={"name": "mnist"})
+    with pytest.raises(ValueError, match="raw training images"):
+        make_trainer(cfg, slim)

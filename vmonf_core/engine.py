@@ -275,6 +275,11 @@ def sweep_task(cfg: dict[str, Any], data: Data | None = None) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ server side
+def worker_info(cfg: dict[str, Any]) -> tuple[str, ...]:
+    """The ``Data.info`` entries a worker needs for ``cfg`` (the rest, e.g. images for display, stays on the server)."""
+    return ("name", "images") if cfg["data"].get("dequantize") == "epoch" else ("name",)
+
+
 class Job:
     """The server's handle on one training task: poll it, stop it, read its result.
 
@@ -308,7 +313,7 @@ class Job:
         client = engine.client
         self._queue = Queue(f"vmonf-progress-{self.id}", client=client)
         self._stop = Event(f"vmonf-stop-{self.id}", client=client)
-        slim = dataclasses.replace(data, info={k: v for k, v in data.info.items() if k == "name"})
+        slim = dataclasses.replace(data, info={k: v for k, v in data.info.items() if k in worker_info(cfg)})
         self.future = client.submit(train_task, self.id, cfg, slim, preview, preview_every, trainer_state,
                                     key=f"vmonf-train-{self.id}", pure=False, resources=engine.resources_for(cfg))
 

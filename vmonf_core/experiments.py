@@ -318,7 +318,9 @@ def make_trainer(cfg: dict[str, Any], data: Data, state: dict[str, Any] | None =
     model_cfg = dict(cfg["model"], dim=int(data.x.shape[1]))
     truth = data.y if cfg["train"].get("init") == "truth" else None
     resample = None
-    if cfg["data"].get("dequantize") == "epoch" and data.image_size and "images" in data.info:
+    if cfg["data"].get("dequantize") == "epoch" and data.image_size:
+        if "images" not in data.info:
+            raise ValueError("dequantize 'epoch' needs the raw training images (Data.info['images'], from load_data)")
         resample = Redequantizer(data.info["images"], data.image_size, seed=cfg["train"].get("seed", 0))
     trainer = Trainer(model_cfg, data.x, data.labels, data.x_test, cfg["train"], truth=truth, resample_x=resample)
     if state is not None:
