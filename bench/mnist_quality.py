@@ -11,10 +11,9 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from vmonf_core.experiments import resolve, run  # noqa: E402
+from vmonf_core.runtime import configure_torch  # noqa: E402
 
 
 def main() -> None:
@@ -26,7 +25,7 @@ def main() -> None:
     p.add_argument("--train", default="{}", help="JSON overrides of the training options")
     p.add_argument("--data", default="{}", help="JSON overrides of the data options")
     a = p.parse_args()
-    torch.set_num_threads(a.threads)
+    configure_torch(a.threads)
     for seed in [int(s) for s in a.seeds.split(",")]:
         cfg = resolve(a.preset, data=json.loads(a.data), model=json.loads(a.model), train=dict(json.loads(a.train), seed=seed))
         t = time.perf_counter()

@@ -23,6 +23,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from vmonf_core.objectives import elbo_terms  # noqa: E402
+from vmonf_core.runtime import configure_torch  # noqa: E402
 from vmonf_core.training import Trainer  # noqa: E402
 
 CONFIGS = {
@@ -130,7 +131,7 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--configs", default=",".join(CONFIGS))
     a = p.parse_args()
-    torch.set_num_threads(a.threads)
+    configure_torch(a.threads)
     torch.manual_seed(0)
     print(f"torch {torch.__version__}, {a.threads} threads, median of {a.epochs} epochs")
     print("| config | ours (ms/epoch) | zuko loop | nflows loop | speed-up vs the faster loop |")
