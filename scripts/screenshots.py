@@ -69,8 +69,14 @@ def main() -> None:
             page.get_by_role("button", name="Train").click()
             page.get_by_text(re.compile(r"Run history \(2 of")).wait_for(timeout=300_000)
             for _ in range(2):
-                page.get_by_test_id("stMultiSelect").locator("input").click()
-                page.get_by_role("option").first.click()
+                picker = page.get_by_test_id("stMultiSelect").filter(has_text="Pick runs")
+                picker.scroll_into_view_if_needed()
+                try:
+                    picker.locator("input").click()
+                    page.get_by_role("option").first.click(timeout=15_000)
+                except Exception:
+                    page.screenshot(path=str(OUT / "debug_compare.png"), full_page=True)
+                    raise
                 page.keyboard.press("Escape")
                 page.wait_for_timeout(1500)
             page.get_by_text(re.compile(r"^#1 pinwheel")).last.wait_for(timeout=60_000)

@@ -285,7 +285,9 @@ def curves_figure(history: list[dict[str, Any]], height: int | None = None, stac
         vdomains = ((0.5, 1.0), (0.27, 0.42), (0.0, 0.15))
         for i, (lo, hi) in enumerate(vdomains):
             sfx = "" if i == 0 else str(i + 1)
-            layout[f"xaxis{sfx}"] = dict(anchor=f"y{sfx}", title=dict(text="epoch") if i == 2 else None)
+            # one epoch axis, labelled at the bottom: tick labels above would run into the next panel's title
+            layout[f"xaxis{sfx}"] = dict(anchor=f"y{sfx}", title=dict(text="epoch") if i == 2 else None, showticklabels=i == 2,
+                                         **({} if i == 2 else {"matches": "x3"}))
             layout[f"yaxis{sfx}"] = dict(domain=[lo, hi], anchor=f"x{sfx}", **_range(ranges, i))
         layout["annotations"] = notes + [dict(text=t, x=0.5, y=hi + 0.005, xref="paper", yref="paper", showarrow=False,
                                               yanchor="bottom", font=dict(size=13)) for t, (lo, hi) in zip(titles, vdomains)]
