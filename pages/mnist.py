@@ -118,9 +118,7 @@ if result is not None:
                     alt="A grid of training images, the most confident members of each cluster, one row per cluster.")
     if result.history:
         st.plotly_chart(curves_figure(result.history), width="stretch", key="mn_curves", alt=R.ALT["curves"])
-        st.caption("Train against held-out log p(x): the snapshot kept is the one with the best validation "
-                   "log-likelihood (10% of the training images), so a widening gap is overfitting that the "
-                   "selection and early stopping cut off.")
+        st.caption(V.curves_caption(result.config))
     c1, c2, c3 = st.columns(3)
     c1.download_button("Contingency table (CSV)", V.contingency_csv(m["contingency"], m["classes"]), "contingency.csv", "text/csv",
                        key="mn_dl_cont")

@@ -40,3 +40,14 @@ def test_thesis_preset_warns_about_cpu_time():
     at = page("mnist")
     at.sidebar.radio(key="mn_preset").set_value("mnist-thesis").run()
     assert any("15-20 minutes" in w.value for w in at.sidebar.warning)
+
+
+def test_the_curves_caption_follows_the_run_config():
+    from ui.mnist_view import curves_caption
+    from vmonf_core.experiments import resolve
+
+    quick = curves_caption(resolve("mnist"))
+    assert "best validation log-likelihood (10% of the training images" in quick and "fresh dequantisation" in quick
+    assert "8 epochs without improvement" in quick
+    thesis = curves_caption(resolve("mnist-thesis"))
+    assert "best training ELBO" in thesis and "validation" not in thesis and "fresh" not in thesis

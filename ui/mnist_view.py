@@ -88,3 +88,18 @@ def png_bytes(grid: np.ndarray, scale: int = 3) -> bytes:
 def contingency_csv(table: np.ndarray, classes: np.ndarray) -> str:
     head = "digit," + ",".join(f"cluster_{k + 1}" for k in range(table.shape[1]))
     return "\n".join([head] + [f"{c}," + ",".join(f"{v:.4f}" for v in row) for c, row in zip(classes, table)]) + "\n"
+
+
+def curves_caption(cfg: dict) -> str:
+    """What the curves of this run show, from its own run configuration."""
+    train, data = cfg["train"], cfg["data"]
+    if train.get("select_by") == "val_log_likelihood":
+        text = (f"Train against held-out log p(x): the snapshot kept is the one with the best validation "
+                f"log-likelihood ({train.get('val_fraction', 0):.0%} of the training images, never the test split)")
+        text += (f", and training stops after {train['patience']} epochs without improvement" if train.get("patience") else "")
+    else:
+        text = "Train against held-out log p(x): the snapshot kept is the one with the best training ELBO"
+    text += ". A widening gap between the train and held-out curves is overfitting."
+    if data.get("dequantize") == "epoch":
+        text += " Each epoch draws fresh dequantisation noise for the training images, so no fixed noise is fitted."
+    return text
