@@ -14,7 +14,7 @@ from ui import mnist_view as V
 from ui import results as R
 from ui import settings as U
 from ui import state as S
-from ui.figures import contingency_figure, curves_figure, image_grid_figure
+from ui.figures import contingency_figure, image_grid_figure
 from vmonf_core import save_checkpoint
 from vmonf_core.experiments import PRESETS, resolve
 from vmonf_core.previews import images_spec
@@ -116,8 +116,7 @@ if result is not None:
     st.plotly_chart(image_grid_figure(cache["members_grid"], model.K, "Most confident members of each cluster",
                                       [f"cluster {k + 1}" for k in range(model.K)]), width="stretch", key="mn_members",
                     alt="A grid of training images, the most confident members of each cluster, one row per cluster.")
-    if result.history:
-        st.plotly_chart(curves_figure(result.history), width="stretch", key="mn_curves", alt=R.ALT["curves"])
+    if result.history:  # the job panel above already draws the curves
         st.caption(V.curves_caption(result.config))
     c1, c2, c3 = st.columns(3)
     c1.download_button("Contingency table (CSV)", V.contingency_csv(m["contingency"], m["classes"]), "contingency.csv", "text/csv",

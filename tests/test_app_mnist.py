@@ -23,7 +23,9 @@ def test_mnist_page_renders_and_a_tiny_training_completes():
     assert m["contingency"].shape == (2, 2) and 0.5 <= m["accuracy"] <= 1
     assert {"k-means", "GaussianMixture", "VMoNF", "spectral clustering"} == set(at.dataframe[0].value["method"])
     assert len(at.get("download_button")) == 3
-    assert {"mn_grid", "mn_cont", "mn_members", "mn_curves"} <= {c.key for c in at.get("plotly_chart")}
+    charts = [c.key for c in at.get("plotly_chart")]
+    assert {"mn_grid", "mn_cont", "mn_members", "mnist_job_curves"} <= set(charts)
+    assert sum("curves" in k for k in charts) == 1  # drawn once, by the job panel
 
 
 def test_mnist_page_errors_are_messages():

@@ -94,11 +94,11 @@ def curves_caption(cfg: dict) -> str:
     """What the curves of this run show, from its own run configuration."""
     train, data = cfg["train"], cfg["data"]
     if train.get("select_by") == "val_log_likelihood":
-        text = (f"Train against held-out log p(x): the snapshot kept is the one with the best validation "
+        text = (f"The curves above, train against held-out log p(x): the snapshot kept is the one with the best validation "
                 f"log-likelihood ({train.get('val_fraction', 0):.0%} of the training images, never the test split)")
         text += (f", and training stops after {train['patience']} epochs without improvement" if train.get("patience") else "")
     else:
-        text = "Train against held-out log p(x): the snapshot kept is the one with the best training ELBO"
+        text = "The curves above, train against held-out log p(x): the snapshot kept is the one with the best training ELBO"
     text += ". A widening gap between the train and held-out curves is overfitting."
     if data.get("dequantize") == "epoch":
         text += " Each epoch draws fresh dequantisation noise for the training images, so no fixed noise is fitted."
