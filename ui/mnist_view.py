@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from vmonf_core.datasets import load_mnist
-from vmonf_core.experiments import Data, load_data
+from vmonf_core.experiments import Data, load_data, redraws_noise
 from vmonf_core.previews import image_grid, sample_grid  # noqa: F401  (sample_grid: used by the page)
 
 REPO = Path(__file__).resolve().parent.parent
@@ -92,14 +92,15 @@ def contingency_csv(table: np.ndarray, classes: np.ndarray) -> str:
 
 def curves_caption(cfg: dict) -> str:
     """What the curves of this run show, from its own run configuration."""
-    train, data = cfg["train"], cfg["data"]
+    train = cfg["train"]
+    text = "The curves above, train against held-out log p(x): the snapshot kept is the one with the best "
     if train.get("select_by") == "val_log_likelihood":
-        text = (f"The curves above, train against held-out log p(x): the snapshot kept is the one with the best validation "
-                f"log-likelihood ({train.get('val_fraction', 0):.0%} of the training images, never the test split)")
+        text += (f"validation log-likelihood ({train.get('val_fraction', 0):.0%} of the training images, never the test "
+                 "split)")
         text += (f", and training stops after {train['patience']} epochs without improvement" if train.get("patience") else "")
     else:
-        text = "The curves above, train against held-out log p(x): the snapshot kept is the one with the best training ELBO"
+        text += "training ELBO"
     text += ". A widening gap between the train and held-out curves is overfitting."
-    if data.get("dequantize") == "epoch":
+    if redraws_noise(cfg):
         text += " Each epoch draws fresh dequantisation noise for the training images, so no fixed noise is fitted."
     return text

@@ -38,7 +38,7 @@ import numpy as np
 from distributed.diagnostics.plugin import SchedulerPlugin, WorkerPlugin
 
 from . import previews
-from .experiments import Data, resolve, run
+from .experiments import Data, redraws_noise, resolve, run
 from .runtime import configure_torch
 
 __all__ = ["Engine", "EngineSettings", "Job", "JobLost", "QueueFull", "settings_from_env", "train_task", "sweep_task",
@@ -277,7 +277,7 @@ def sweep_task(cfg: dict[str, Any], data: Data | None = None) -> dict[str, Any]:
 # ------------------------------------------------------------------ server side
 def worker_info(cfg: dict[str, Any]) -> tuple[str, ...]:
     """The ``Data.info`` entries a worker needs for ``cfg`` (the rest, e.g. images for display, stays on the server)."""
-    return ("name", "images") if cfg["data"].get("dequantize") == "epoch" else ("name",)
+    return ("name", "images") if redraws_noise(cfg) else ("name",)
 
 
 class Job:

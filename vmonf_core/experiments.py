@@ -23,7 +23,7 @@ from .mixture import ModelConfig
 from .training import TrainConfig, Trainer, TrainResult
 
 __all__ = ["PRESETS", "resolve", "load_data", "Data", "run", "RunOutput",
-           "label_subset", "score", "jsonable_metrics", "split_data", "make_trainer", "uncertain_points"]
+           "label_subset", "score", "jsonable_metrics", "split_data", "make_trainer", "uncertain_points", "redraws_noise"]
 
 _TOY_MODEL = dict(flow="realnvp", depth=4, hidden=32, hidden_layers=2, posterior_hidden=[64, 64], posterior_batch_norm=True)
 _TOY_TRAIN = dict(epochs=40, batch_size=128, lr=1e-2, init="kmeans", t_min=0.1)
@@ -117,6 +117,12 @@ def resolve(
         cfg["model"].setdefault("n_components", len(set(cfg["data"].get("digits", [0, 1, 2, 3, 4]))))  # K = number of digits
     validate(cfg)
     return cfg
+
+
+def redraws_noise(cfg: dict[str, Any]) -> bool:
+    """Whether the run draws fresh dequantisation noise every epoch (``data.dequantize == "epoch"``), which needs
+    the raw images (``Data.info["images"]``) wherever it trains."""
+    return cfg["data"].get("dequantize") == "epoch"
 
 
 def validate(cfg: dict[str, Any]) -> None:
@@ -233,7 +239,7 @@ def load_data(cfg: dict[str, Any], seed: int | None = None) -> Data:
     data = split_data(x, y, tf, seed, name or "csv")
     data.image_size = image_size
     if image_size:  # the raw training digits, for image views (the same split as x)
-        data.info["images"] = images[train_test_split(np.arange(len(x)), None, tf, seed=seed)[0]]
+        data.info["images"] = train_test_split(images, None, tf, seed=seed)[0]
     if data.labels is None and d.get("labels_per_class") and data.y is not None:
         data.labels = label_subset(data.y, int(d["labels_per_class"]), seed=seed, x=data.x)  # spread over each class
         if d.get("labeled_classes") is not None:  # labels on some classes only (the others stay free)
@@ -318,7 +324,7 @@ def make_trainer(cfg: dict[str, Any], data: Data, state: dict[str, Any] | None =
     model_cfg = dict(cfg["model"], dim=int(data.x.shape[1]))
     truth = data.y if cfg["train"].get("init") == "truth" else None
     resample = None
-    if cfg["data"].get("dequantize") == "epoch" and data.image_size:
+    if redraws_noise(cfg) and data.image_size:
         if "images" not in data.info:
             raise ValueError("dequantize 'epoch' needs the raw training images (Data.info['images'], from load_data)")
         resample = Redequantizer(data.info["images"], data.image_size, seed=cfg["train"].get("seed", 0))
