@@ -82,10 +82,7 @@ if step >= 2:
             rerun = S.get(S.LESSON_START)
             if rerun is not None:
                 cfg = rerun.config["train"]
-                stored = facts["starts"][cfg["init"]]["typical"]
-                st.caption(f"Rerun of {L.START_NAMES[cfg['init']]}, seed {cfg['seed']}: ARI {rerun.metrics['ari']:.2f}, "
-                           f"final ELBO {rerun.metrics['elbo']:.2f} (the stored run: ARI {stored['ari']:.2f}, "
-                           f"ELBO {stored['elbo']:.2f}).")
+                st.caption(L.rerun_caption(rerun.config, rerun.metrics, rerun.history, facts))
         if step == 2 and st.button("Next: add labels", type="primary", key="lesson_go_labels"):
             S.put(S.LESSON_STEP, 3)
             st.rerun()

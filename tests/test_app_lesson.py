@@ -81,3 +81,14 @@ def test_lesson_text_names_the_spectral_start_the_truth_only_when_it_is():
     same["spectral"]["clustering_ari_min"] = 1.0
     assert "same partition" in spectral_is_truth_note(same)
     assert ("same partition" in text) == (rows["spectral"].get("clustering_ari_min", 0) >= 0.999)
+
+
+def test_a_stopped_rerun_says_it_stopped_instead_of_posing_as_the_stored_run():
+    from ui.lesson import rerun_caption, start_config, starts
+
+    s = starts.__wrapped__() if hasattr(starts, "__wrapped__") else starts()
+    cfg, m = start_config("spectral", 4), {"ari": 0.91, "elbo": -0.81}
+    stopped = rerun_caption(cfg, m, [{"epoch": 25, "epochs": 43}], s)
+    assert "stopped at epoch 25 of 43" in stopped and "(the stored run: ARI" in stopped
+    done = rerun_caption(cfg, m, [{"epoch": 43, "epochs": 43}], s)
+    assert "stopped" not in done and done.startswith("Rerun of spectral labels, seed 4: ARI 0.91")

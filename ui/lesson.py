@@ -87,6 +87,18 @@ def starts_text(s: dict[str, Any]) -> str:
     )
 
 
+def rerun_caption(cfg: dict[str, Any], metrics: dict[str, Any], history: list[dict[str, Any]], s: dict[str, Any]) -> str:
+    """The rerun's scores beside the stored run's; a run stopped early says so instead of posing as the rerun."""
+    init, seed = cfg["train"]["init"], cfg["train"]["seed"]
+    stored = s["starts"][init]["typical"]
+    text = f"Rerun of {START_NAMES[init]}, seed {seed}"
+    last = history[-1] if history else None
+    if last is not None and last["epoch"] < last["epochs"]:
+        text += f", stopped at epoch {last['epoch']} of {last['epochs']} (Resume finishes it)"
+    return (text + f": ARI {metrics['ari']:.2f}, final ELBO {metrics['elbo']:.2f} (the stored run: ARI "
+            f"{stored['ari']:.2f}, ELBO {stored['elbo']:.2f}).")
+
+
 def spectral_is_truth_note(st_: dict[str, Any]) -> str:
     """A note when the spectral start is the true circles (spectral clustering alone recovered them on every seed)."""
     if st_["spectral"].get("clustering_ari_min", 0.0) >= 0.999:
