@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from vmonf_core.experiments import resolve, run  # noqa: E402
-from vmonf_core.runtime import configure_torch  # noqa: E402
+from vmonf_core.runtime import configure_torch, provenance  # noqa: E402
 
 
 def main() -> None:
@@ -34,7 +34,8 @@ def main() -> None:
         m = out.metrics
         row = {"seed": seed, "acc": round(m["accuracy"], 4), "nmi": round(m["nmi"], 3), "ari": round(m["ari"], 3),
                "bpd": round(m["test_bits_per_dim"], 3), "test_ll": round(m["test_log_likelihood"], 1),
-               "best_epoch": m["best_epoch"], "train_s": round(m["seconds"], 1), "wall_s": round(time.perf_counter() - t, 1)}
+               "best_epoch": m["best_epoch"], "train_s": round(m["seconds"], 1), "wall_s": round(time.perf_counter() - t, 1),
+               "made_on": provenance()}
         for b, v in m["baselines"].items():
             row[b] = {"acc": round(v["accuracy"], 3), "nmi": round(v["nmi"], 3), "ari": round(v["ari"], 3),
                       "bpd": round(v.get("test_bits_per_dim", float("nan")), 3), "test_ll": round(v.get("test_log_likelihood", float("nan")), 1)}

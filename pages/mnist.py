@@ -83,7 +83,7 @@ if S.get(S.MNIST_RESULT) is None and S.get(S.MNIST_JOB) is None:
 
 def train_now() -> None:
     try:
-        J.start(S.MNIST_JOB, cfg, data, preview=images_spec(data.image_size, per_component=8), preview_every=8.0)
+        J.start(S.MNIST_JOB, cfg, data, preview=images_spec(data.image_size, per_component=8), preview_frames=8)
     except ValueError as e:
         st.error(f"Cannot train: {e}")
 

@@ -14,6 +14,7 @@ from ui import state as S
 from ui.figures import data_figure, partition_figure
 from ui.labeling import apply_selection, selected_points
 from vmonf_core.experiments import label_subset
+from vmonf_core.metrics import partition_kind
 
 st.title("Two circles lesson")
 data = L.lesson_data()
@@ -66,8 +67,9 @@ if step >= 2:
                 st.caption(f"10 seeds: median ARI {L.num(f['median_ari'])} (range {L.num(f['min_ari'])} to {L.num(f['max_ari'])}), "
                            f"{f['n_ge_095']}/10 at ARI >= 0.95, median final ELBO {f['median_elbo']:.2f}")
         st.markdown(L.starts_text(facts))
-        st.caption(f"Measured with `{facts['command']}` (README, \"Starts\"); each thumbnail is the seed whose ARI is "
-                   "nearest its start's median.")
+        st.caption(f"Measured with `{facts['command']}` on {L.made_on(facts)} (README, \"Starts\"); each thumbnail is "
+                   "the seed whose ARI is nearest its start's median. On another CPU the exact figures differ slightly "
+                   "(README, \"Reproducibility\"); the kind of partition each start ends in holds.")
         c1, c2 = st.columns([2, 1])
         init = c1.selectbox("Rerun a start live", list(L.START_NAMES), format_func=L.START_NAMES.get, key="lesson_rerun_init")
         if c2.button("Rerun it", key="lesson_rerun", width="stretch"):
@@ -81,8 +83,8 @@ if step >= 2:
                                                                  f"rerun (epoch {e})"))
             rerun = S.get(S.LESSON_START)
             if rerun is not None:
-                cfg = rerun.config["train"]
-                st.caption(L.rerun_caption(rerun.config, rerun.metrics, rerun.history, facts))
+                kind = partition_kind(rerun.data.x, rerun.metrics["predictions"], rerun.data.y)
+                st.caption(L.rerun_caption(rerun.config, rerun.metrics, rerun.history, facts, kind))
         if step == 2 and st.button("Next: add labels", type="primary", key="lesson_go_labels"):
             S.put(S.LESSON_STEP, 3)
             st.rerun()

@@ -53,13 +53,13 @@ def owner() -> str:
 
 
 def start(job_key: str, cfg: dict[str, Any], data: Data, preview: dict[str, Any] | None = None,
-          preview_every: float = 1.0) -> Job | None:
+          preview_frames: int = 40) -> Job | None:
     """Queue a run; shows a message (and returns ``None``) when the queue is full or the engine unreachable."""
     eng = engine_or_error()
     if eng is None:
         return None
     try:
-        job = eng.submit(owner(), cfg, data, preview=preview, preview_every=preview_every)
+        job = eng.submit(owner(), cfg, data, preview=preview, preview_frames=preview_frames)
     except ValueError as e:
         st.error(f"Cannot train now: {e}.")
         return None
@@ -78,7 +78,7 @@ def resume(job_key: str) -> None:
     if eng is None:
         return
     try:
-        job = eng.submit(owner(), old.cfg, old.data, preview=old.preview_spec, preview_every=old.preview_every,
+        job = eng.submit(owner(), old.cfg, old.data, preview=old.preview_spec, preview_frames=old.preview_frames,
                          trainer_state=old.result["trainer_state"], history=old.history)
     except (ValueError, OSError) as e:
         st.error(f"Cannot resume now: {e}.")

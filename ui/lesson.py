@@ -59,6 +59,24 @@ def starts() -> dict[str, Any]:
     return json.loads(STARTS_FILE.read_text())
 
 
+def across(row: dict[str, Any], key: str) -> str:
+    """`` (a to b on the N kernel paths measured)`` for a count stored per kernel path, or nothing."""
+    k = row.get("across_kernels")
+    if not k or key not in k:
+        return ""
+    lo, hi = k[key]
+    n = len(k["paths"])
+    return f" ({lo} on each of the {n} CPU kernel paths measured)" if lo == hi else f" ({lo} to {hi} on the {n} CPU kernel paths measured)"
+
+
+def order_holds(st_: dict[str, Any]) -> bool:
+    """Ring starts end with a higher median ELBO than half-plane starts on every kernel path measured."""
+    ks = [st_[k].get("across_kernels") for k in ("spectral", "truth", "kmeans", "random")]
+    if not all(ks):
+        return False
+    return min(ks[0]["median_elbo"][0], ks[1]["median_elbo"][0]) > max(ks[2]["median_elbo"][1], ks[3]["median_elbo"][1])
+
+
 def starts_text(s: dict[str, Any]) -> str:
     """What the table shows, in plain words; every number and comparison is computed from the stored measurements."""
     st_ = s["starts"]
@@ -72,31 +90,68 @@ def starts_text(s: dict[str, Any]) -> str:
     return (
         f"All four starts optimise **the same ELBO** (4 restarts each, the best one kept); only the start differs. "
         f"A k-means start is a half-plane cut, and training keeps one: a straight line puts at least 90% of the points "
-        f"on their component's side on {km['n_half_plane']} of {km['runs']} seeds (median ARI {num(km['median_ari'])}). "
-        f"Random weights end in such a half-plane split on {rnd['n_half_plane']} of {rnd['runs']} seeds{rnd_rest}"
+        f"on their component's side on {km['n_half_plane']} of {km['runs']} seeds{across(km, 'n_half_plane')} (median ARI "
+        f"{num(km['median_ari'])}). "
+        f"Random weights end in such a half-plane split on {rnd['n_half_plane']} of {rnd['runs']} seeds"
+        f"{across(rnd, 'n_half_plane')}{rnd_rest}"
         + (", with the lowest ELBO of the four" if lowest == "random" else "")
         + f". Starts on the rings, from spectral clustering or from the true labels, end with a **{better}** ELBO "
         f"(median {sp['median_elbo']:.2f} and {tr['median_elbo']:.2f}, against {km['median_elbo']:.2f} for k-means and "
-        f"{rnd['median_elbo']:.2f} for random weights). "
+        f"{rnd['median_elbo']:.2f} for random weights)"
+        + (", on every CPU kernel path measured. " if better == "higher" and order_holds(st_) else ". ")
         + ("So the objective does not prefer the half-planes; the flows can fit the rings. " if better == "higher" else
            "So on these runs the objective prefers the half-planes. ")
         + f"But it pins the answer down weakly: even a start on the true circles keeps them (ARI >= 0.95) on only "
-        f"{tr['n_ge_095']} of {tr['runs']} seeds. Several partitions score close, and **the start decides** which one "
+        f"{tr['n_ge_095']} of {tr['runs']} seeds{across(tr, 'n_ge_095')}. Several partitions score close, and **the start decides** which one "
         f"training ends in. That is what a few labels fix."
         + spectral_is_truth_note(st_)
     )
 
 
-def rerun_caption(cfg: dict[str, Any], metrics: dict[str, Any], history: list[dict[str, Any]], s: dict[str, Any]) -> str:
-    """The rerun's scores beside the stored run's; a run stopped early says so instead of posing as the rerun."""
+KIND_WORDS = {"rings": "the two rings", "half-plane": "a half-plane split", "other": "neither rings nor a half-plane"}
+
+
+def made_on(s: dict[str, Any]) -> str:
+    """Where the stored sweep ran, in words (CPU, kernel path, torch, threads)."""
+    m = s.get("made_on")
+    if not m:
+        return "an unrecorded machine"
+    return (f"{m['cpu']}, {m['kernel']} kernels{', MKL_CBWR=' + m['mkl_cbwr'] if m.get('mkl_cbwr') else ''}, "
+            f"torch {m['torch']}, {m['threads']} thread{'s' if m['threads'] != 1 else ''}")
+
+
+def rerun_caption(cfg: dict[str, Any], metrics: dict[str, Any], history: list[dict[str, Any]], s: dict[str, Any],
+                  kind: str | None = None) -> str:
+    """The rerun's scores and outcome beside the stored run's, in plain words.
+
+    What a rerun reproduces on any CPU is the outcome (``kind``: :func:`vmonf_core.metrics.partition_kind`); the exact
+    ARI and ELBO agree only on the kernel path that made the stored run, and the caption says so when they differ.
+    A run stopped early says so instead of posing as the rerun.
+    """
     init, seed = cfg["train"]["init"], cfg["train"]["seed"]
     stored = s["starts"][init]["typical"]
     text = f"Rerun of {START_NAMES[init]}, seed {seed}"
     last = history[-1] if history else None
-    if last is not None and last["epoch"] < last["epochs"]:
+    stopped = last is not None and last["epoch"] < last["epochs"]
+    if stopped:
         text += f", stopped at epoch {last['epoch']} of {last['epochs']} (Resume finishes it)"
-    return (text + f": ARI {metrics['ari']:.2f}, final ELBO {metrics['elbo']:.2f} (the stored run: ARI "
-            f"{stored['ari']:.2f}, ELBO {stored['elbo']:.2f}).")
+    text += f": ARI {metrics['ari']:.2f}, final ELBO {metrics['elbo']:.2f}"
+    if kind is not None:
+        text += f", {KIND_WORDS[kind]}"
+    text += f" (the stored run: ARI {stored['ari']:.2f}, ELBO {stored['elbo']:.2f}"
+    if stored.get("kind") is not None:
+        text += f", {KIND_WORDS[stored['kind']]}"
+    text += ")."
+    if stopped:
+        return text
+    same = f"{metrics['ari']:.2f}" == f"{stored['ari']:.2f}" and f"{metrics['elbo']:.2f}" == f"{stored['elbo']:.2f}"
+    if not same:
+        outcome = ("" if kind is None or stored.get("kind") is None else
+                   " The outcome is the same kind of partition." if kind == stored["kind"] else
+                   " This time training ended in another kind of partition: the start pins the answer down weakly.")
+        text += (" The figures differ from the stored run's because the exact numbers depend on this machine's "
+                 f"floating-point kernels (stored on {made_on(s)})." + outcome)
+    return text
 
 
 def spectral_is_truth_note(st_: dict[str, Any]) -> str:

@@ -39,7 +39,7 @@ from distributed.diagnostics.plugin import SchedulerPlugin, WorkerPlugin
 
 from . import previews
 from .experiments import Data, redraws_noise, resolve, run
-from .runtime import configure_torch
+from .runtime import configure_torch, provenance
 
 __all__ = ["Engine", "EngineSettings", "Job", "JobLost", "QueueFull", "settings_from_env", "train_task", "sweep_task",
            "pack", "unpack", "SWEEP_FIELDS"]
@@ -58,7 +58,7 @@ LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
 }
 
 SWEEP_FIELDS = ("preset", "seed", "init", "ari", "nmi", "accuracy", "elbo", "log_px", "test_log_likelihood",
-                "seconds", "worker")
+                "seconds", "worker", "made_on")
 TERMINAL = ("done", "stopped", "error", "cancelled")
 
 
@@ -135,7 +135,7 @@ def unpack(obj: Any) -> Any:
             dtype, shape, raw = obj["__nd__"]
             return np.frombuffer(raw, dtype=np.dtype(dtype)).reshape(shape).copy()
         return {k: unpack(v) for k, v in obj.items()}
-    if isinstance(obj, list):
+    if isinstance(obj, list | tuple):  # msgpack may hand sequences back as tuples
         return [unpack(v) for v in obj]
     return obj
 
@@ -179,8 +179,11 @@ def _claim_attempt(client: Any, job_id: str) -> None:
 
 
 def train_task(job_id: str, cfg: dict[str, Any], data: Data, preview: dict[str, Any] | None = None,
-               preview_every: float = 1.0, trainer_state: dict[str, Any] | None = None) -> dict[str, Any]:
+               preview_frames: int = 40, trainer_state: dict[str, Any] | None = None) -> dict[str, Any]:
     """A training job, run inside a Dask worker: :func:`experiments.run` with live progress and Stop.
+
+    With a ``preview`` spec, a frame is computed every :func:`preview_stride` epochs (about ``preview_frames`` per
+    run, by training progress, so a run replays with as many frames on a fast machine as on a slow one).
 
     Returns plain data: ``status`` ("done" or "stopped"), ``model_config``, ``model_state``, ``metrics``,
     ``history``, ``config``, ``trainer_state`` (only when stopped: Resume continues from it) and ``worker``.
@@ -194,15 +197,15 @@ def train_task(job_id: str, cfg: dict[str, Any], data: Data, preview: dict[str, 
     remote_stop = Event(f"vmonf-stop-{job_id}", client=client)
     stop_flag = threading.Event()
     lock = threading.Lock()
-    pending: dict[str, Any] = {"records": [], "preview": None}
+    pending: dict[str, Any] = {"records": [], "previews": []}
     queue.put(pack({"status": "running", "worker": worker.address, "name": str(worker.name), "records": []}))
 
     def flush() -> None:
         with lock:
-            records, pv = pending["records"], pending["preview"]
-            pending["records"], pending["preview"] = [], None
-        if records or pv is not None:
-            queue.put(pack({"status": "running", "records": records, "preview": pv}))
+            records, pvs = pending["records"], pending["previews"]
+            pending["records"], pending["previews"] = [], []
+        if records or pvs:
+            queue.put(pack({"status": "running", "records": records, "previews": pvs}))
 
     courier_done = threading.Event()
 
@@ -221,18 +224,17 @@ def train_task(job_id: str, cfg: dict[str, Any], data: Data, preview: dict[str, 
     helper = threading.Thread(target=courier, daemon=True, name=f"vmonf-courier-{job_id}")
     helper.start()
     holder: dict[str, Any] = {}
-    last_preview = [-1e9]
 
     def callback(rec: dict[str, Any]) -> None:
         pv = None
-        if preview is not None and time.monotonic() - last_preview[0] >= preview_every and rec["epoch"] < rec["epochs"]:
+        if (preview is not None and rec["epoch"] < rec["epochs"]
+                and rec["epoch"] % preview_stride(rec["epochs"], preview_frames) == 0):
             model = holder["trainer"].model.select_restart(rec["best_restart"]).eval()
             pv = {"epoch": rec["epoch"], **previews.compute(model, preview, seed=0)}
-            last_preview[0] = time.monotonic()
         with lock:
             pending["records"].append(rec)
             if pv is not None:
-                pending["preview"] = pv
+                pending["previews"].append(pv)  # every frame reaches the server, however fast the run trains
 
     try:
         out = run(cfg, callback, stop_flag, data, with_baselines=True, trainer_state=trainer_state,
@@ -258,6 +260,16 @@ def train_task(job_id: str, cfg: dict[str, Any], data: Data, preview: dict[str, 
     }
 
 
+def preview_stride(epochs: int, frames: int) -> int:
+    """Epochs between two preview frames: about ``frames`` frames over ``epochs`` (the last one is the returned model).
+
+    Example:
+        >>> preview_stride(400, 40), preview_stride(40, 40), preview_stride(30, 8)
+        (10, 1, 4)
+    """
+    return max(1, -(-int(epochs) // max(1, int(frames))))
+
+
 def sweep_task(cfg: dict[str, Any], data: Data | None = None) -> dict[str, Any]:
     """One sweep cell, run inside a Dask worker: train and score ``cfg``; returns a flat record."""
     from distributed import get_worker
@@ -271,6 +283,7 @@ def sweep_task(cfg: dict[str, Any], data: Data | None = None) -> dict[str, Any]:
     for k in ("ari", "nmi", "accuracy"):
         rec[k] = m.get(k, float("nan"))
     rec["best_restart"] = m["best_restart"]
+    rec["made_on"] = provenance()  # the worker's CPU and kernel path: the exact figures are reproduced only there
     return rec
 
 
@@ -292,11 +305,11 @@ class Job:
     MAX_PREVIEWS = 240
 
     def __init__(self, engine: Engine, owner: str, cfg: dict[str, Any], data: Data, preview: dict[str, Any] | None,
-                 preview_every: float, trainer_state: dict[str, Any] | None, history: list[dict[str, Any]] | None) -> None:
+                 preview_frames: int, trainer_state: dict[str, Any] | None, history: list[dict[str, Any]] | None) -> None:
         from distributed import Event, Queue
 
         self.engine, self.owner, self.cfg, self.data = engine, owner, cfg, data
-        self.preview_spec, self.preview_every = preview, preview_every
+        self.preview_spec, self.preview_frames = preview, preview_frames
         self.id = uuid.uuid4().hex[:16]
         self.status = "queued"
         self.error: str | None = None
@@ -314,7 +327,7 @@ class Job:
         self._queue = Queue(f"vmonf-progress-{self.id}", client=client)
         self._stop = Event(f"vmonf-stop-{self.id}", client=client)
         slim = dataclasses.replace(data, info={k: v for k, v in data.info.items() if k in worker_info(cfg)})
-        self.future = client.submit(train_task, self.id, cfg, slim, preview, preview_every, trainer_state,
+        self.future = client.submit(train_task, self.id, cfg, slim, preview, preview_frames, trainer_state,
                                     key=f"vmonf-train-{self.id}", pure=False, resources=engine.resources_for(cfg))
 
     # -------------------------------------------------------------- state
@@ -349,8 +362,7 @@ class Job:
             if m.get("worker"):
                 self.worker = m["worker"]
             self.history.extend(m.get("records") or [])
-            pv = m.get("preview")
-            if pv is not None:
+            for pv in m.get("previews") or ():
                 self.preview = pv
                 self.previews.append((int(pv["epoch"]), pv))
                 if len(self.previews) > self.MAX_PREVIEWS:  # keep every other old frame: bounded memory, whole run
@@ -484,7 +496,7 @@ class Engine:
 
     # --------------------------------------------------------------- jobs
     def submit(self, owner: str, cfg: dict[str, Any], data: Data, preview: dict[str, Any] | None = None,
-               preview_every: float = 1.0, trainer_state: dict[str, Any] | None = None,
+               preview_frames: int = 40, trainer_state: dict[str, Any] | None = None,
                history: list[dict[str, Any]] | None = None) -> Job:
         """Queue a training job for ``owner``; the owner's earlier active job is stopped first.
 
@@ -498,7 +510,7 @@ class Engine:
             if len(self._jobs) >= self.settings.max_queue:
                 raise QueueFull(f"the training queue is full ({len(self._jobs)} runs are waiting or running on this "
                                 "server); try again in a minute")
-            job = Job(self, owner, cfg, data, preview, preview_every, trainer_state, history)
+            job = Job(self, owner, cfg, data, preview, preview_frames, trainer_state, history)
             self._jobs[job.id] = job
             return job
 
