@@ -61,7 +61,7 @@ class Server:
         self.proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                                       "--server.port", str(self.port), "--server.address", "127.0.0.1",
                                       "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                     stdout=subprocess.DEVNULL, stderr=open("/tmp/server.err", "w"))
         self.url = f"http://127.0.0.1:{self.port}"
         for _ in range(600):
             try:
@@ -96,24 +96,36 @@ class Probe:
     def _metrics(self) -> dict[str, float]:
         return {m["name"]: m["value"] for m in self.cdp.send("Performance.getMetrics")["metrics"]}
 
-    def step(self, action, until=None, timeout: float = 180.0) -> dict[str, float]:
-        """Run ``action``; wait for ``until`` (a locator, if given), then for the page to settle; return the timings."""
-        m0, n0 = self._metrics(), len(self.frames)
-        t0 = time.perf_counter()
-        p0 = self.page.evaluate("performance.now()")
-        action()
-        if until is not None:
-            until.first.wait_for(timeout=timeout * 1000)
-        reached = time.perf_counter() - t0
+    def settle(self, timeout: float = 300.0, since: float = 0.0) -> float:
+        """Wait until the page has not changed for ``QUIET_MS`` since ``since`` (page time) and no script runs;
+        return the page time of its last change."""
         end = time.perf_counter() + timeout
         while time.perf_counter() < end:
-            quiet = self.page.evaluate("performance.now() - window.__last")
+            quiet = self.page.evaluate(f"performance.now() - Math.max(window.__last, {since})")
             running = self.page.locator('[data-testid="stStatusWidget"]').count() > 0
             if quiet >= QUIET_MS and not running:
                 break
             self.page.wait_for_timeout(100)
-        last = self.page.evaluate("window.__last")
+        return self.page.evaluate("window.__last")
+
+    def now(self) -> float:
+        return self.page.evaluate("performance.now()")
+
+    def step(self, action, until=None, timeout: float = 180.0, settle: bool = True) -> dict[str, float]:
+        """Run ``action``; wait for ``until`` (a locator, if given), then for the page to settle; return the timings.
+
+        With ``settle=False`` (a live job keeps changing the page) the step ends when ``until`` shows.
+        """
+        m0, n0 = self._metrics(), len(self.frames)
+        t0 = time.perf_counter()
+        p0 = self.now()
+        action()
+        if until is not None:
+            until.first.wait_for(timeout=timeout * 1000)
+        reached = time.perf_counter() - t0
+        last = self.settle(timeout, since=p0) if settle else p0 + reached * 1000
         m1, frames = self._metrics(), self.frames[n0:]
+        frames = [f for f in frames if f[0] <= t0 + max(reached, (last - p0) / 1000.0)]
         return {
             "settled": max(reached, (last - p0) / 1000.0),
             "reached": reached,
@@ -155,7 +167,7 @@ def one_session(browser, which: list[str]) -> dict[str, dict[str, float]]:
             sb = pg.get_by_test_id("stSidebar")
 
             def pick_circles() -> None:
-                sb.get_by_label("Dataset").click()
+                sb.get_by_role("combobox", name="Dataset").click()
                 pg.get_by_role("option", name="circles").click()
             out["change the dataset"] = pr.step(pick_circles, pg.get_by_text(re.compile(r"^circles: \d+ training points")))
             slider = sb.get_by_role("slider", name="Points")
@@ -165,18 +177,18 @@ def one_session(browser, which: list[str]) -> dict[str, dict[str, float]]:
                 slider.press("ArrowRight")
             out["a slider"] = pr.step(nudge, pg.get_by_text(re.compile(r"^circles: 880 training points")))
             out["a number input"] = pr.step(set_number(pg, "Epochs", "60"))
-            train = lambda: pg.locator(".st-key-pg_train button").click()  # noqa: E731
-            t0 = time.perf_counter()
-            out["first Train -> first epoch"] = pr.step(train, pg.get_by_text(re.compile(r"running: epoch [1-9]")))
+            train = lambda: pg.locator(".st-key-pg_train button").first.click()  # noqa: E731
+            first_epoch = pg.get_by_text(re.compile(r"running: epoch [1-9]"))
+            p_click = pr.now()
+            out["first Train -> first epoch"] = pr.step(train, first_epoch, settle=False)
             pg.get_by_text(re.compile(r"done: epoch")).first.wait_for(timeout=300_000)
-            out["done -> results settled"] = r = pr.step(lambda: None, pg.get_by_text("Train time (s)"), timeout=300)
-            total = time.perf_counter() - t0 - (r["settled"] - r["reached"]) - QUIET_MS / 1000  # click -> last change
-            total = max(total, 0.0)
-            out["Train -> results minus train time"] = {"settled": total - train_seconds(pg)}
-            out["later Train -> first epoch"] = pr.step(train, pg.get_by_text(re.compile(r"running: epoch [1-9]")))
+            out["done -> results settled"] = pr.step(lambda: None, pg.get_by_text("Train time (s)"), timeout=300)
+            total = (pr.page.evaluate("window.__last") - p_click) / 1000  # click -> the page's last change
+            out["Train -> results minus train time"] = {"settled": total - train_seconds(pg), "train": train_seconds(pg)}
+            out["later Train -> first epoch"] = pr.step(train, first_epoch, settle=False)
             pg.get_by_text(re.compile(r"done: epoch")).first.wait_for(timeout=300_000)
             pg.get_by_text("Train time (s)").first.wait_for(timeout=300_000)
-            pr.step(lambda: None)
+            pr.settle()
             pr.step(pr.nav("Home"), pg.get_by_role("heading", name="VMoNF Explorer"))
             out["back to Playground with results"] = pr.step(pr.nav("Playground"), pg.get_by_text("Train time (s)"))
         if "lesson" in which:
@@ -185,14 +197,15 @@ def one_session(browser, which: list[str]) -> dict[str, dict[str, float]]:
             pr.step(lambda: pg.get_by_role("button", name="Train without labels").click(),
                     pg.get_by_role("button", name="Rerun it"), timeout=300)
             pg.get_by_text(re.compile(r"done: epoch")).first.wait_for(timeout=300_000)
-            pr.step(lambda: None)
+            pr.settle()
             out["lesson: rerun a start -> first epoch"] = pr.step(
-                lambda: pg.get_by_role("button", name="Rerun it").click(), pg.get_by_text(re.compile(r"running: epoch [1-9]")))
+                lambda: pg.get_by_role("button", name="Rerun it").click(), pg.get_by_text(re.compile(r"running: epoch [1-9]")),
+                settle=False)
             pg.get_by_text(re.compile(r"^Rerun of ")).first.wait_for(timeout=300_000)
-            pr.step(lambda: None)
+            pr.settle()
             pg.get_by_role("button", name="Next: add labels").click()
             pg.get_by_role("button", name=re.compile(r"Label 16 points per circle")).wait_for(timeout=60_000)
-            pr.step(lambda: None)
+            pr.settle()
             out["lesson: label 16 per circle"] = pr.step(
                 lambda: pg.get_by_role("button", name=re.compile(r"Label 16 points per circle")).click())
         if "mnist" in which:
@@ -202,9 +215,10 @@ def one_session(browser, which: list[str]) -> dict[str, dict[str, float]]:
                 pg.get_by_role("option", name="5", exact=True).click()
                 pg.keyboard.press("Escape")
             out["MNIST: change digits"] = pr.step(add_five)
-            out["MNIST: Train -> first epoch"] = pr.step(lambda: pg.locator(".st-key-mn_train button").click(),
-                                                         pg.get_by_text(re.compile(r"running: epoch [1-9]")), timeout=300)
-            pg.locator(".st-key-mn_stop button").click()
+            out["MNIST: Train -> first epoch"] = pr.step(lambda: pg.locator(".st-key-mn_train button").first.click(),
+                                                         pg.get_by_text(re.compile(r"running: epoch [1-9]")), timeout=300,
+                                                         settle=False)
+            pg.locator(".st-key-mn_stop button").first.click()
         if pg.locator("text=Traceback").count():
             raise SystemExit("a traceback on the page")
     finally:

@@ -5,7 +5,6 @@ from ui.frame import front_door
 front_door()  # a deep link on a fresh server runs app.py first (ui/frame.py)
 
 
-import io
 
 import streamlit as st
 
@@ -15,7 +14,6 @@ from ui import results as R
 from ui import settings as U
 from ui import state as S
 from ui.figures import contingency_figure, image_grid_figure
-from vmonf_core import save_checkpoint
 from vmonf_core.experiments import PRESETS, resolve
 from vmonf_core.previews import images_spec
 from vmonf_core.training import resolve_device
@@ -119,9 +117,10 @@ if result is not None:
     if result.history:  # the job panel above already draws the curves
         st.caption(V.curves_caption(result.config))
     c1, c2, c3 = st.columns(3)
-    c1.download_button("Contingency table (CSV)", V.contingency_csv(m["contingency"], m["classes"]), "contingency.csv", "text/csv",
-                       key="mn_dl_cont")
-    buf = io.BytesIO()
-    save_checkpoint(model, buf, extra={"run_config": result.config, "history": result.history, "seconds": m.get("seconds")})
-    c2.download_button("Checkpoint", buf.getvalue(), "vmonf_mnist.pt", "application/octet-stream", key="mn_dl_ckpt")
-    c3.download_button("Sample grid (PNG)", V.png_bytes(cache["samples_grid"]), "samples.png", "image/png", key="mn_dl_png")
+    # the files are made when a button is clicked, not on every rerun
+    c1.download_button("Contingency table (CSV)", lambda: V.contingency_csv(m["contingency"], m["classes"]), "contingency.csv",
+                       "text/csv", key="mn_dl_cont", on_click="ignore")
+    c2.download_button("Checkpoint", lambda: R.checkpoint_bytes(result), "vmonf_mnist.pt", "application/octet-stream",
+                       key="mn_dl_ckpt", on_click="ignore")
+    c3.download_button("Sample grid (PNG)", lambda: V.png_bytes(cache["samples_grid"]), "samples.png", "image/png",
+                       key="mn_dl_png", on_click="ignore")

@@ -34,8 +34,12 @@ if notice:
 result: R.RunResult | None = S.get(S.RESULT)
 if data is not None:
     K = int(settings["K"]) if int(settings["K"]) > 0 else 1
-    with st.expander("Label points for a semi-supervised run", expanded=False):
-        labels = labeling_panel(data, did, K, result.model if result is not None and result.data_id == did else None)
+    box = st.expander("Label points for a semi-supervised run", key=S.LABELING_OPEN, on_change="rerun")
+    if box.open:  # its chart, table and uncertain points are built only while it is open
+        with box:
+            labels = labeling_panel(data, did, K, result.model if result is not None and result.data_id == did else None)
+    else:
+        labels = current_labels(data, did)
     n_labeled = int((labels >= 0).sum())
     left, right = st.columns([1, 1])
     with left:
@@ -43,8 +47,9 @@ if data is not None:
                                     f"{len(data.x_test)} held out, {n_labeled} labeled"), width="stretch", key="pg_data",
                         alt="Scatter plot of the training data; labeled points are large markers of their class's "
                             "colour and shape.")
-        st.download_button("Download these points and labels (CSV)", data_csv(data, labels), "vmonf_data.csv", "text/csv",
-                           key="pg_dl_data", help="x, y, label (-1 = unlabeled): Upload CSV reads it back")
+        st.download_button("Download these points and labels (CSV)", lambda: data_csv(data, labels), "vmonf_data.csv",
+                           "text/csv", key="pg_dl_data", on_click="ignore",
+                           help="x, y, label (-1 = unlabeled): Upload CSV reads it back")
     with right:
         st.subheader("Train")
         st.caption(U.settings_caption(settings))

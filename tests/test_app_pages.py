@@ -29,7 +29,7 @@ def test_playground_renders_its_controls():
         assert name in labels
     assert at.sidebar.radio(key="source").value == "Toy dataset"
     assert at.sidebar.selectbox(key="dataset").value == "pinwheel"
-    assert len(at.get("plotly_chart")) >= 2  # labeling chart and data chart
+    assert [c.key for c in at.get("plotly_chart")] == ["pg_data"]  # the data chart; the labeling chart waits for its expander
 
 
 def _short(at, epochs=3, restarts=1):
@@ -126,8 +126,21 @@ def test_drawing_by_selection_adds_points():
     assert at.session_state["pg_drawn"] == []
 
 
-def test_selection_event_assigns_labels_and_counts_change():
+def open_labeling(at):
+    """Open the labeling expander, as a click on it does (its content is built only while it is open)."""
+    at.session_state["pg_labeling_open"] = True
+    return at.run()
+
+
+def test_the_labeling_panel_is_built_only_when_opened():
     at = page("playground")
+    assert not [c for c in at.get("plotly_chart") if (c.key or "").startswith("pg_label_chart")]
+    open_labeling(at)
+    assert [c for c in at.get("plotly_chart") if (c.key or "").startswith("pg_label_chart")]
+
+
+def test_selection_event_assigns_labels_and_counts_change():
+    at = open_labeling(page("playground"))
     counts = at.dataframe[0].value
     assert int(counts["class 1"][0]) == 0
     at.selectbox(key="pg_label_class").set_value(2)
@@ -141,7 +154,7 @@ def test_selection_event_assigns_labels_and_counts_change():
 
 
 def test_random_labels_and_changed_dataset_clears_them():
-    at = page("playground")
+    at = open_labeling(page("playground"))
     at.button(key="pg_label_random").click().run()
     counts = at.dataframe[0].value
     assert all(int(counts[f"class {k}"][0]) == 16 for k in range(1, 6))
@@ -151,7 +164,7 @@ def test_random_labels_and_changed_dataset_clears_them():
 
 
 def test_after_a_run_the_suggested_uncertain_points_get_their_true_labels():
-    at = page("playground")
+    at = open_labeling(page("playground"))
     assert not [b for b in at.button if b.key == "pg_label_suggest"]  # no model yet, no suggestions
     _short(at)
     at.button(key="pg_train").click().run()
@@ -221,7 +234,7 @@ def test_replay_exports_an_animated_gif():
 
 
 def test_labels_caption_follows_the_start():
-    at = page("playground")
+    at = open_labeling(page("playground"))
     at.button(key="pg_label_random").click().run()
     captions = lambda: " ".join(c.value for c in at.caption)  # noqa: E731
     assert "spectral start's clusters are renumbered to agree with them" in captions()  # the pinwheel's default start

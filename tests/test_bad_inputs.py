@@ -149,6 +149,8 @@ def test_ui_drawn_data_edge_cases_and_labels(trained_playground):
         _assert_kept(at, model)
     # labels >= K: label points as class 5, then lower K to 3
     at.sidebar.radio(key="source").set_value("Toy dataset").run()
+    at.session_state["pg_labeling_open"] = True  # open the labeling expander, as a click does
+    at.run()
     at.selectbox(key="pg_label_class").set_value(5)
     at.session_state[f"pg_label_chart_{at.session_state['pg_labels_v'] if 'pg_labels_v' in at.session_state else 0}"] = {
         "selection": {"points": [{"curve_number": 0, "point_index": 0, "customdata": 0}], "point_indices": [0], "box": [], "lasso": []}}

@@ -2,7 +2,7 @@
 
 One :class:`vmonf_core.engine.Engine` per server (``st.cache_resource``: it wraps the Dask client, which
 Streamlit refuses to cache bare because it is awaitable). Each browser session owns at most one active job;
-the job handle lives in ``st.session_state`` and a fragment polls it every 2 s, which also renews
+the job handle lives in ``st.session_state`` and a fragment polls it every 0.5 s, which also renews
 the job's lease.
 """
 
@@ -25,9 +25,11 @@ from .figures import curves_figure
 from .results import ALT, RunResult, compact_previews, remember
 
 CURVES_ALT = ALT["curves"]
-# How often a live run's panel refreshes. Every 0.9 s, redrawing the curves and the preview kept headless Chromium's
+# How often a live run's figures refresh. Every 0.9 s, redrawing the curves and the preview kept headless Chromium's
 # main thread 99 % busy on 2 shared cores, and a click on Stop took 5-10 s to land; every 2 s, 65 % and about 1 s.
 LIVE_REFRESH_SECONDS = 2.0
+# How often the buttons and the progress line follow a live job: cheap to draw, so the first epoch and a Stop show fast.
+PROGRESS_REFRESH_SECONDS = 0.5
 
 
 @st.cache_resource(show_spinner=False)
@@ -113,8 +115,11 @@ def progress_text(job: Job) -> str:
 
 def panel(job_key: str, result_key: str, prefix: str, on_train: Callable[[], None] | None = None,
           render_preview: Callable[[dict[str, Any], int], None] | None = None, remember_runs: bool = False) -> None:
-    """Train / Stop / Resume, progress, curves and the live preview, in one fragment that refreshes every
-    ``LIVE_REFRESH_SECONDS`` (2 s) while the job is active, so the buttons follow the job without any other interaction.
+    """Train / Stop / Resume, progress, curves and the live preview of a page's job.
+
+    Two fragments, so that the buttons and the progress line follow the job quickly while the figures stay cheap for
+    the browser: the controls and progress refresh every ``PROGRESS_REFRESH_SECONDS`` (0.5 s) while the job is active,
+    the curves and the live preview every ``LIVE_REFRESH_SECONDS`` (2 s). No other interaction is needed.
 
     ``on_train`` builds the run from the page's current settings and calls :func:`start` (no Train button without it).
     The finished run is stored under ``result_key`` as a :class:`~ui.results.RunResult` (and added to the
@@ -123,8 +128,8 @@ def panel(job_key: str, result_key: str, prefix: str, on_train: Callable[[], Non
     job0: Job | None = st.session_state.get(job_key)
     active = job0 is not None and not job0.finished
 
-    @st.fragment(run_every=LIVE_REFRESH_SECONDS if active else None)
-    def _panel() -> None:
+    @st.fragment(run_every=PROGRESS_REFRESH_SECONDS if active else None)
+    def _controls() -> None:
         job: Job | None = st.session_state.get(job_key)
         if job is not None:
             job.poll()
@@ -151,14 +156,6 @@ def panel(job_key: str, result_key: str, prefix: str, on_train: Callable[[], Non
         if job.error:
             (st.error if job.status == "error" else st.info)(f"Training {'failed' if job.status == 'error' else 'ended'}: "
                                                               f"{job.error}")
-        show_preview = render_preview is not None and running and job.preview is not None
-        left, right = st.columns(2) if show_preview else (st.container(), None)
-        if h:
-            with left:
-                st.plotly_chart(curves_figure(h, stacked=show_preview), width="stretch", key=f"{job_key}_curves", alt=CURVES_ALT)
-        if show_preview:
-            with right:
-                render_preview(job.preview, job.preview["epoch"])
         old = st.session_state.get(result_key)
         if job.finished and job.result is not None and getattr(old, "job", None) is not job:
             result = RunResult(model_of(job.result), job.result["metrics"], job.result["history"], job.result["config"],
@@ -170,9 +167,25 @@ def panel(job_key: str, result_key: str, prefix: str, on_train: Callable[[], Non
         if active and job.finished:
             st.rerun()  # full rerun: show the results, stop refreshing
         if not active and running:
-            st.rerun()  # a run started from inside the fragment: refresh every 2 s from now on
+            st.rerun()  # a run started from inside the fragment: refresh from now on
 
-    _panel()
+    @st.fragment(run_every=LIVE_REFRESH_SECONDS if active else None)
+    def _live() -> None:
+        job: Job | None = st.session_state.get(job_key)
+        if job is None or not job.history:
+            return
+        running = not job.finished
+        show_preview = render_preview is not None and running and job.preview is not None
+        left, right = st.columns(2) if show_preview else (st.container(), None)
+        with left:
+            st.plotly_chart(curves_figure(job.history, stacked=show_preview), width="stretch", key=f"{job_key}_curves",
+                            alt=CURVES_ALT)
+        if show_preview:
+            with right:
+                render_preview(job.preview, job.preview["epoch"])
+
+    _controls()
+    _live()
 
 
 def engine_status() -> None:

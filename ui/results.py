@@ -222,16 +222,25 @@ def results_panel(result: RunResult, key: str) -> None:
 
 
 def export_panel(result: RunResult, key: str) -> None:
-    """Download the checkpoint (with its config and history), the metrics and the run configuration."""
+    """Download the checkpoint (with its config and history), the metrics and the run configuration.
+
+    The files are made when a button is clicked (deferred ``data``), not on every rerun of the page.
+    """
+    c1, c2, c3 = st.columns(3)
+    c1.download_button("Download checkpoint", lambda: checkpoint_bytes(result), "vmonf_model.pt", "application/octet-stream",
+                       key=f"{key}_dl_ckpt", on_click="ignore")
+    c2.download_button("Download metrics", lambda: json.dumps(jsonable_metrics(result.metrics), indent=2), "metrics.json",
+                       "application/json", key=f"{key}_dl_metrics", on_click="ignore")
+    c3.download_button("Download run config", lambda: json.dumps(result.config, indent=2), "run_config.json",
+                       "application/json", key=f"{key}_dl_cfg", on_click="ignore")
+
+
+def checkpoint_bytes(result: RunResult) -> bytes:
+    """A complete checkpoint of a run: the model, its run configuration, history and train time."""
     buf = io.BytesIO()
     save_checkpoint(result.model, buf, extra={"run_config": result.config, "history": result.history,
                                               "seconds": result.metrics.get("seconds")})
-    c1, c2, c3 = st.columns(3)
-    c1.download_button("Download checkpoint", buf.getvalue(), "vmonf_model.pt", "application/octet-stream", key=f"{key}_dl_ckpt")
-    c2.download_button("Download metrics", json.dumps(jsonable_metrics(result.metrics), indent=2), "metrics.json",
-                       "application/json", key=f"{key}_dl_metrics")
-    c3.download_button("Download run config", json.dumps(result.config, indent=2), "run_config.json", "application/json",
-                       key=f"{key}_dl_cfg")
+    return buf.getvalue()
 
 
 def checkpoint_uploader(key: str, dim: int | None = None):
@@ -270,8 +279,8 @@ def history_panel(key: str) -> None:
     picked = st.multiselect("Pick runs (two to compare them side by side)", list(labels), format_func=labels.get,
                             key=f"{key}_pick")
     c1, c2, _ = st.columns([1, 1, 2])
-    c1.download_button("Download the table (CSV)", table.to_csv(index=False), "vmonf_runs.csv", "text/csv",
-                       key=f"{key}_csv", width="stretch")
+    c1.download_button("Download the table (CSV)", lambda: table.to_csv(index=False), "vmonf_runs.csv", "text/csv",
+                       key=f"{key}_csv", width="stretch", on_click="ignore")
     if c2.button("Drop the picked runs", key=f"{key}_drop", disabled=not picked, width="stretch"):
         runs[:] = [r for r in runs if r.number not in picked]
         st.session_state.pop(f"{key}_pick", None)

@@ -30,6 +30,7 @@ JOB = "pg_job"  # the current engine Job (queued, running or finished)
 RESULT = "pg_result"  # the last finished run (ui.results.RunResult)
 RUNS = "pg_runs"  # this session's last 10 runs (RunResult), newest first
 NOTICE = "pg_notice"  # a one-shot message shown on the next run
+LABELING_OPEN = "pg_labeling_open"  # the labeling expander is open (its chart is built and sent only then)
 # two-circles lesson
 LESSON_STEP = "lesson_step"  # 1..4
 LESSON_LABELS = "lesson_labels"  # np.ndarray, -1 = unlabeled

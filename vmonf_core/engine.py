@@ -11,7 +11,7 @@
 * **Progress** travels through a Dask ``Queue`` per job. A queue, rather than pub/sub or a ``Variable``: it keeps
   every epoch record in order until the page drains it (pub/sub drops what is published before anyone subscribes,
   a Variable keeps only the latest value), and one ``get(batch=True)`` per page refresh fetches all that is new.
-  The worker flushes twice a second, from a helper thread, so the training loop never waits on the network.
+  The worker flushes five times a second, from a helper thread, so the training loop never waits on the network.
 * **Stop** is a Dask ``Event`` per job; the helper thread checks it every 0.2 s and sets the trainer's local stop
   flag, which is honoured within one minibatch step.
 * **Fairness.** One active job per owner (a browser session): a new one replaces the old. A queue cap, and a lease:
@@ -209,15 +209,12 @@ def train_task(job_id: str, cfg: dict[str, Any], data: Data, preview: dict[str, 
 
     courier_done = threading.Event()
 
-    def courier() -> None:  # the helper thread: stop flag in, progress out
-        last = 0.0
+    def courier() -> None:  # the helper thread: stop flag in, progress out, five times a second
         while not courier_done.wait(0.2):
             try:
                 if remote_stop.is_set():
                     stop_flag.set()
-                if time.monotonic() - last >= 0.5:
-                    flush()
-                    last = time.monotonic()
+                flush()
             except Exception:  # the scheduler is unreachable: training goes on, progress resumes when it is back
                 pass
 
