@@ -4,8 +4,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui.jobs import engine_or_error
-from vmonf_core.runtime import configure_torch
+from ui.cluster import engine_or_error
+
+# First, so that the local cluster's processes start while this run imports torch and plotly for the page (issue 20)
+ENGINE = engine_or_error()
+
+from vmonf_core.runtime import configure_torch  # noqa: E402 (after the engine: it imports torch)
 
 configure_torch(1)  # the server only renders and evaluates; training runs in the engine's worker processes
 st.set_page_config(page_title="VMoNF Explorer", page_icon=str(Path(__file__).parent / "assets" / "favicon.png"), layout="wide")  # shipped: no font fetched
@@ -17,6 +21,6 @@ PAGES = [
     st.Page("pages/mnist.py", title="MNIST digits", icon=":material/grid_view:"),
 ]
 
-if engine_or_error() is None:  # a malformed VMONF_* setting: say which, and stop
+if ENGINE is None:  # a malformed VMONF_* setting: said in one sentence above; stop
     st.stop()
 st.navigation(PAGES).run()

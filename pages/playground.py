@@ -68,7 +68,7 @@ if data is not None:
             run_data = dataclasses.replace(data, labels=labels.copy() if n_labeled else None)
             validate_data(run_data.x, cfg["model"]["n_components"], run_data.labels)
             cfg["data"] = {"name": data.info["name"], "data_id": did}
-            J.start(S.JOB, cfg, run_data, preview=R.partition_spec(run_data), preview_frames=40)  # replay frames
+            J.start(S.JOB, cfg, run_data, preview=R.partition_spec(run_data))  # live view and replay frames
         except ValueError as e:
             st.error(f"Cannot train: {e}")
 

@@ -1,14 +1,13 @@
 """The page side of a training job: submit, poll, stop, resume and show it (the engine does the training).
 
-One :class:`vmonf_core.engine.Engine` per server (``st.cache_resource``: it wraps the Dask client, which
-Streamlit refuses to cache bare because it is awaitable). Each browser session owns at most one active job;
+One :class:`vmonf_core.engine.Engine` per server (:func:`ui.cluster.engine`). Each browser session owns at most one
+active job;
 the job handle lives in ``st.session_state`` and a fragment polls it every 0.5 s, which also renews
 the job's lease.
 """
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -16,11 +15,12 @@ from typing import Any
 import streamlit as st
 import torch
 
-from vmonf_core.engine import Engine, Job, settings_from_env
+from vmonf_core.engine import PREVIEW_FRAMES, Job
 from vmonf_core.experiments import Data
 from vmonf_core.mixture import ModelConfig, VMoNF
 
 from . import state as S
+from .cluster import engine, engine_or_error
 from .figures import curves_figure
 from .results import ALT, RunResult, compact_previews, remember
 
@@ -32,30 +32,13 @@ LIVE_REFRESH_SECONDS = 2.0
 PROGRESS_REFRESH_SECONDS = 0.5
 
 
-@st.cache_resource(show_spinner=False)
-def engine() -> Engine:
-    """This server's engine; the local cluster (if any) starts in the background right away."""
-    eng = Engine(settings_from_env())
-    threading.Thread(target=lambda: eng.client, daemon=True, name="vmonf-cluster-start").start()
-    return eng
-
-
-def engine_or_error() -> Engine | None:
-    """The engine, or ``None`` after showing why the settings are wrong (one sentence, no traceback)."""
-    try:
-        return engine()
-    except ValueError as e:
-        st.error(f"The training engine is misconfigured: {e}.")
-        return None
-
-
 def owner() -> str:
     """This browser session's id: its jobs replace each other."""
     return S.get(S.OWNER, uuid.uuid4().hex)
 
 
 def start(job_key: str, cfg: dict[str, Any], data: Data, preview: dict[str, Any] | None = None,
-          preview_frames: int = 40) -> Job | None:
+          preview_frames: int = PREVIEW_FRAMES) -> Job | None:
     """Queue a run; shows a message (and returns ``None``) when the queue is full or the engine unreachable."""
     eng = engine_or_error()
     if eng is None:
@@ -189,7 +172,7 @@ def panel(job_key: str, result_key: str, prefix: str, on_train: Callable[[], Non
 
 
 def engine_status() -> None:
-    """Where training runs and how many workers are ready; refreshes every second until the first worker is up."""
+    """Where training runs and how many workers are ready; refreshes twice a second until the first worker is up."""
     eng = engine_or_error()
     if eng is None:
         return
@@ -197,7 +180,7 @@ def engine_status() -> None:
     def line() -> tuple[str, int]:
         where = eng.settings.scheduler or "a local cluster on this machine"
         try:
-            workers = eng.workers() if eng.started else {}
+            workers = eng.workers() if eng.started else {}  # asked afresh until one is up
         except Exception as e:  # noqa: BLE001 (shown, never raised)
             return f"Training engine: cannot reach {where} ({type(e).__name__}).", 0
         gpus = sum(1 for w in workers.values() if w.get("resources", {}).get("GPU"))
@@ -208,7 +191,7 @@ def engine_status() -> None:
 
     text, n = line()
 
-    @st.fragment(run_every=None if n else 1.0)
+    @st.fragment(run_every=None if n else 0.5)
     def _status() -> None:
         t, m = line()
         st.info(t)

@@ -3,11 +3,38 @@
 Pires & Figueiredo, "Variational Mixture of Normalizing Flows", ESANN 2020 (arXiv:2009.00585).
 """
 
-from .metrics import baselines, clustering_metrics, contingency, hungarian_accuracy
-from .mixture import ModelConfig, VMoNF, load_checkpoint, save_checkpoint
-from .training import TrainConfig, Trainer, TrainingError, TrainResult, fit, resolve_device, validate_data
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# The public names load their module on first use (PEP 562), so that importing a light module of the package, such as
+# the engine's client side, does not import torch and scikit-learn (about 2 s) before it is needed.
+_EXPORTS = {
+    "baselines": "metrics", "clustering_metrics": "metrics", "contingency": "metrics", "hungarian_accuracy": "metrics",
+    "ModelConfig": "mixture", "VMoNF": "mixture", "load_checkpoint": "mixture", "save_checkpoint": "mixture",
+    "TrainConfig": "training", "Trainer": "training", "TrainingError": "training", "TrainResult": "training",
+    "fit": "training", "resolve_device": "training", "validate_data": "training",
+}
+
+if TYPE_CHECKING:
+    from .metrics import baselines, clustering_metrics, contingency, hungarian_accuracy
+    from .mixture import ModelConfig, VMoNF, load_checkpoint, save_checkpoint
+    from .training import TrainConfig, Trainer, TrainingError, TrainResult, fit, resolve_device, validate_data
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
 
 __all__ = [
     "VMoNF",

@@ -32,14 +32,16 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from distributed.diagnostics.plugin import SchedulerPlugin, WorkerPlugin
 
-from . import previews
-from .experiments import Data, redraws_noise, resolve, run
-from .runtime import configure_torch, provenance
+if TYPE_CHECKING:
+    from .experiments import Data
+
+# torch and the model code load inside the functions that train (in the workers) or resolve presets: the server's
+# engine client starts the local cluster before its page has imported torch (issue 20: a fresh Home sooner).
 
 __all__ = ["Engine", "EngineSettings", "Job", "JobLost", "QueueFull", "settings_from_env", "train_task", "sweep_task",
            "pack", "unpack", "SWEEP_FIELDS"]
@@ -60,6 +62,9 @@ LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
 SWEEP_FIELDS = ("preset", "seed", "init", "ari", "nmi", "accuracy", "elbo", "log_px", "test_log_likelihood",
                 "seconds", "worker", "made_on")
 TERMINAL = ("done", "stopped", "error", "cancelled")
+# Preview frames per run, by training progress: the live view and the replay. About 10 ms each on the pinwheel
+# (posterior on a 60 x 60 grid and 100 samples per component), so about 0.3 s per run.
+PREVIEW_FRAMES = 30
 
 
 class QueueFull(ValueError):
@@ -142,11 +147,17 @@ def unpack(obj: Any) -> Any:
 
 # ------------------------------------------------------------------ worker side
 class SchedulerWarmup(SchedulerPlugin):
-    """A scheduler plugin whose only job is to be unpickled there: the scheduler unpickles task graphs, so the first
-    job that carries a ``Data`` would otherwise import torch and this package inside the scheduler (about 3 s, measured)
-    on the first user's click."""
+    """A scheduler plugin that imports the model code in the scheduler when it is registered: the scheduler unpickles
+    task graphs, so the first job that carries a ``Data`` would otherwise import torch and this package inside the
+    scheduler (about 3 s, measured) on the first user's click. The import runs in a thread, off the event loop."""
 
     name = "vmonf-scheduler-warmup"
+
+    async def start(self, scheduler: Any) -> None:
+        import importlib
+
+        threading.Thread(target=importlib.import_module, args=("vmonf_core.experiments",), daemon=True,
+                         name="vmonf-scheduler-imports").start()
 
 
 class Warmup(WorkerPlugin):
@@ -159,6 +170,7 @@ class Warmup(WorkerPlugin):
         import torch
 
         from . import experiments, training  # noqa: F401
+        from .runtime import configure_torch
 
         configure_torch(1)
         torch.optim.Adam([torch.zeros(1, requires_grad=True)], fused=True)
@@ -179,7 +191,7 @@ def _claim_attempt(client: Any, job_id: str) -> None:
 
 
 def train_task(job_id: str, cfg: dict[str, Any], data: Data, preview: dict[str, Any] | None = None,
-               preview_frames: int = 40, trainer_state: dict[str, Any] | None = None) -> dict[str, Any]:
+               preview_frames: int = PREVIEW_FRAMES, trainer_state: dict[str, Any] | None = None) -> dict[str, Any]:
     """A training job, run inside a Dask worker: :func:`experiments.run` with live progress and Stop.
 
     With a ``preview`` spec, a frame is computed every :func:`preview_stride` epochs (about ``preview_frames`` per
@@ -189,6 +201,10 @@ def train_task(job_id: str, cfg: dict[str, Any], data: Data, preview: dict[str, 
     ``history``, ``config``, ``trainer_state`` (only when stopped: Resume continues from it) and ``worker``.
     """
     from distributed import Event, Queue, get_client, get_worker
+
+    from . import previews
+    from .experiments import run
+    from .runtime import configure_torch
 
     configure_torch(1)  # one job per single-threaded worker process
     client, worker = get_client(), get_worker()
@@ -271,6 +287,9 @@ def sweep_task(cfg: dict[str, Any], data: Data | None = None) -> dict[str, Any]:
     """One sweep cell, run inside a Dask worker: train and score ``cfg``; returns a flat record."""
     from distributed import get_worker
 
+    from .experiments import run
+    from .runtime import configure_torch, provenance
+
     configure_torch(1)
     out = run(cfg, data=data, with_baselines=False)
     m = out.metrics
@@ -287,6 +306,8 @@ def sweep_task(cfg: dict[str, Any], data: Data | None = None) -> dict[str, Any]:
 # ------------------------------------------------------------------ server side
 def worker_info(cfg: dict[str, Any]) -> tuple[str, ...]:
     """The ``Data.info`` entries a worker needs for ``cfg`` (the rest, e.g. images for display, stays on the server)."""
+    from .experiments import redraws_noise
+
     return ("name", "images") if redraws_noise(cfg) else ("name",)
 
 
@@ -463,10 +484,10 @@ class Engine:
         """Whether the client exists (the local cluster may still be starting otherwise)."""
         return self._client is not None
 
-    def workers(self) -> dict[str, Any]:
-        """``{address: info}`` of the cluster's workers (cached for 2 s)."""
+    def workers(self, max_age: float = 2.0) -> dict[str, Any]:
+        """``{address: info}`` of the cluster's workers (a cached answer up to ``max_age`` seconds old)."""
         t, cached = self._workers_cache
-        if time.monotonic() - t > 2.0:
+        if time.monotonic() - t > max_age or not cached:
             cached = self.client.scheduler_info(n_workers=-1)["workers"]
             self._workers_cache = (time.monotonic(), cached)
         return cached
@@ -493,7 +514,7 @@ class Engine:
 
     # --------------------------------------------------------------- jobs
     def submit(self, owner: str, cfg: dict[str, Any], data: Data, preview: dict[str, Any] | None = None,
-               preview_frames: int = 40, trainer_state: dict[str, Any] | None = None,
+               preview_frames: int = PREVIEW_FRAMES, trainer_state: dict[str, Any] | None = None,
                history: list[dict[str, Any]] | None = None) -> Job:
         """Queue a training job for ``owner``; the owner's earlier active job is stopped first.
 
@@ -567,6 +588,8 @@ class Engine:
 def sweep_configs(preset: str, seeds: Iterable[int], inits: Iterable[str] | None = None, recipe: str = "default",
                   data: dict | None = None, model: dict | None = None, train: dict | None = None) -> list[dict[str, Any]]:
     """The grid seeds x inits as validated run configurations (raises ``ValueError`` before anything runs)."""
+    from .experiments import resolve
+
     cfgs = []
     for init in list(inits or [None]):
         for seed in seeds:

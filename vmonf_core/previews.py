@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["bounds_of", "grid_eval", "image_grid", "sample_grid", "partition_spec", "images_spec", "compute"]
+__all__ = ["bounds_of", "grid_eval", "partition_grid", "image_grid", "sample_grid", "partition_spec", "images_spec", "compute"]
 
 
 def bounds_of(x: np.ndarray, margin: float = 0.15) -> tuple[float, float, float, float]:
@@ -53,6 +53,26 @@ def grid_eval(model: Any, bounds: tuple[float, float, float, float], n: int = 12
     }
 
 
+@torch.no_grad()
+def partition_grid(model: Any, bounds: tuple[float, float, float, float], n: int = 60) -> dict[str, np.ndarray]:
+    """``argmax_k q(k|x)`` on an ``n x n`` grid: what the partition preview draws (the posterior only, no flow).
+
+    Returns:
+        ``gx (n,)``, ``gy (n,)``, ``argmax_q (n, n)`` (rows follow ``gy``).
+    """
+    if model.D != 2:
+        raise ValueError(f"grid plots need a 2-D model, got dim = {model.D}")
+    was = model.training
+    model.eval()
+    gx = np.linspace(bounds[0], bounds[1], n)
+    gy = np.linspace(bounds[2], bounds[3], n)
+    xx, yy = np.meshgrid(gx, gy)
+    pts = torch.as_tensor(np.stack([xx.ravel(), yy.ravel()], 1), dtype=model.dtype, device=model.device)
+    argmax = model.posterior_logits(pts).argmax(-1).cpu().numpy().reshape(n, n)
+    model.train(was)
+    return {"gx": gx, "gy": gy, "argmax_q": argmax}
+
+
 def image_grid(images: np.ndarray, rows: int, cols: int, pad: int = 1) -> np.ndarray:
     """Tile ``rows*cols`` images ``(n, h, w)`` in [0, 1] into one array (missing tiles stay blank)."""
     n, h, w = images.shape
@@ -61,7 +81,6 @@ def image_grid(images: np.ndarray, rows: int, cols: int, pad: int = 1) -> np.nda
         r, c = divmod(i, cols)
         out[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = images[i]
     return out
-
 
 
 def sample_grid(model: Any, size: int, per_component: int = 8, seed: int = 0) -> np.ndarray:
@@ -90,7 +109,7 @@ def compute(model: Any, spec: dict[str, Any], seed: int = 0) -> dict[str, Any]:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             s, k = model.sample(int(spec["per_component"]) * model.K)
-        return {"kind": "partition", "grid": grid_eval(model, tuple(spec["bounds"]), int(spec["n"])),
+        return {"kind": "partition", "grid": partition_grid(model, tuple(spec["bounds"]), int(spec["n"])),
                 "samples": s.cpu().numpy(), "k": k.cpu().numpy(), "K": model.K}
     if spec["kind"] == "images":
         return {"kind": "images", "grid": sample_grid(model, int(spec["size"]), int(spec["per_component"]), seed), "K": model.K}
