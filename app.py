@@ -4,14 +4,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui.cluster import engine_or_error
+from ui.cluster import engine_or_error, preload
 
 # First, so that the local cluster's processes start while this run imports torch and plotly for the page (issue 20)
 ENGINE = engine_or_error()
 
-from vmonf_core.runtime import configure_torch  # noqa: E402 (after the engine: it imports torch)
-
-configure_torch(1)  # the server only renders and evaluates; training runs in the engine's worker processes
 st.set_page_config(page_title="VMoNF Explorer", page_icon=str(Path(__file__).parent / "assets" / "favicon.png"), layout="wide")  # shipped: no font fetched
 
 PAGES = [
@@ -23,4 +20,7 @@ PAGES = [
 
 if ENGINE is None:  # a malformed VMONF_* setting: said in one sentence above; stop
     st.stop()
-st.navigation(PAGES).run()
+try:
+    st.navigation(PAGES).run()
+finally:
+    preload()  # the pages' heavy modules (torch, the model) load in the background once the first page is drawn

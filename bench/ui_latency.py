@@ -160,8 +160,10 @@ def one_session(browser, which: list[str]) -> dict[str, dict[str, float]]:
     try:
         pr = Probe(browser)
         pg = pr.page
-        out["first request -> Home ready"] = pr.step(lambda: pg.goto(server.url),
-                                                     pg.get_by_text(re.compile(r"workers? ready")))
+        def home_ready():
+            pg.goto(server.url)
+            pg.get_by_text(re.compile(r"workers? ready")).wait_for(timeout=120_000)
+        out["first request -> Home ready"] = pr.step(home_ready, pg.get_by_text(re.compile(r"Compute device of this server: (CPU|CUDA)")))
         if "playground" in which:
             out["Home -> Playground"] = pr.step(pr.nav("Playground"), pg.get_by_role("button", name="Train"))
             sb = pg.get_by_test_id("stSidebar")

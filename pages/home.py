@@ -6,12 +6,10 @@ front_door()  # a deep link on a fresh server runs app.py first (ui/frame.py)
 
 
 import streamlit as st
-import torch
 
+from ui.cluster import engine_status
 from ui.figures import data_figure
-from ui.jobs import engine_status
 from vmonf_core.datasets import pinwheel
-from vmonf_core.training import resolve_device
 
 st.title("VMoNF Explorer")
 st.markdown(
@@ -46,10 +44,7 @@ with left:
 with right:
     x, y = pinwheel(600, seed=0)
     st.plotly_chart(data_figure(x, truth=y, title="The pinwheel: 5 curved clusters"), width="stretch", key="home_fig")
-    device = resolve_device("auto")
-    name = f" ({torch.cuda.get_device_name(0)})" if device.type == "cuda" else ""
-    st.info(f"Compute device of this server: **{device.type.upper()}**{name}, torch {torch.__version__}.")
-    engine_status()
+    engine_status()  # the device, once torch is loaded, and the training engine
 
 st.subheader("Pages")
 c1, c2, c3 = st.columns(3)

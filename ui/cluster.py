@@ -1,12 +1,14 @@
-"""This server's training engine: one :class:`vmonf_core.engine.Engine` per server process.
+"""This server's training engine and its warm-up: what a fresh server does before torch is loaded.
 
-Kept apart from ``ui.jobs`` (which needs torch) so that app.py can start the local cluster's processes at the top of
-the first script run, before the page imports torch and plotly: the two then happen at the same time.
+One :class:`vmonf_core.engine.Engine` per server process. This module imports neither torch nor plotly, so app.py can
+start the local cluster's processes at the top of the first script run, Home can render without torch, and the pages'
+heavy modules (torch, the model, scikit-learn) load in a background thread once the first page is drawn.
 ``st.cache_resource`` holds the engine because it wraps the Dask client, which Streamlit refuses to cache bare.
 """
 
 from __future__ import annotations
 
+import importlib
 import threading
 
 import streamlit as st
@@ -29,3 +31,85 @@ def engine_or_error() -> Engine | None:
     except ValueError as e:
         st.error(f"The training engine is misconfigured: {e}.")
         return None
+
+
+# what the pages import; loaded off the first script run (issue 20: a fresh Home no longer waits for torch)
+PAGE_MODULES = ("torch", "ui.jobs", "ui.results", "ui.data_panel", "ui.settings", "ui.labeling", "ui.lesson",
+                "ui.mnist_view", "vmonf_core.training", "vmonf_core.experiments")
+
+
+class Preload:
+    """The background import of :data:`PAGE_MODULES`: ``torch`` is set once torch is loaded, ``done`` at the end."""
+
+    def __init__(self) -> None:
+        self.torch, self.done = threading.Event(), threading.Event()
+        threading.Thread(target=self._work, daemon=True, name="vmonf-preload").start()
+
+    def _work(self) -> None:
+        try:
+            from vmonf_core.runtime import configure_torch
+
+            configure_torch(1)  # the server only renders and evaluates; training runs in the engine's workers
+            self.torch.set()
+            for name in PAGE_MODULES:
+                importlib.import_module(name)
+        finally:
+            self.torch.set()
+            self.done.set()
+
+
+@st.cache_resource(show_spinner=False)
+def preload() -> Preload:
+    """Import :data:`PAGE_MODULES` in a background thread, once per server.
+
+    Call it after a page is drawn: imports hold the GIL, so running them beside the first page's own work would
+    only slow that page down. A page that needs a module sooner simply imports it (Python's import lock waits).
+    """
+    return Preload()
+
+
+def device_line() -> str | None:
+    """The server's compute device, once torch is loaded (``None`` before: Home does not wait for it)."""
+    if not preload().torch.is_set():
+        return None
+    import torch
+
+    from vmonf_core.training import resolve_device
+
+    device = resolve_device("auto")
+    name = f" ({torch.cuda.get_device_name(0)})" if device.type == "cuda" else ""
+    return f"Compute device of this server: **{device.type.upper()}**{name}, torch {torch.__version__}."
+
+
+def engine_status() -> None:
+    """Where training runs, how many workers are ready, and the server's device; refreshes twice a second until the
+    first worker is up and torch is loaded."""
+    eng = engine_or_error()
+    if eng is None:
+        return
+
+    def line() -> tuple[str, int]:
+        where = eng.settings.scheduler or "a local cluster on this machine"
+        try:
+            workers = eng.workers() if eng.started else {}  # asked afresh until one is up
+        except Exception as e:  # noqa: BLE001 (shown, never raised)
+            return f"Training engine: cannot reach {where} ({type(e).__name__}).", 0
+        gpus = sum(1 for w in workers.values() if w.get("resources", {}).get("GPU"))
+        gpu = f", {gpus} with a GPU" if gpus else ""
+        n = len(workers)
+        return (f"Training engine: Dask, {where}: **{n} worker{'s' if n != 1 else ''} ready**{gpu}." if n else
+                f"Training engine: Dask, {where}: starting..."), n
+
+    text, n = line()
+    ready = bool(n) and device_line() is not None
+
+    @st.fragment(run_every=None if ready else 0.5)
+    def _status() -> None:
+        t, m = line()
+        device = device_line()
+        st.info(device or "Compute device of this server: loading torch...")
+        st.info(t)
+        if m and device is not None and not ready:
+            st.rerun()  # workers are up and torch is loaded: stop refreshing
+
+    _status()

@@ -1,7 +1,5 @@
-"""Plotly figure builders: arrays (or a model) in, figures out. No Streamlit here.
-
-:func:`grid_eval` evaluates a model on a 2-D grid once; the figure functions then draw
-from its arrays.
+"""Plotly figure builders: arrays in, figures out. No Streamlit, and no torch: Home draws with this module before
+the server has imported torch (the grids the figures draw come from :mod:`vmonf_core.previews`).
 """
 
 from __future__ import annotations
@@ -12,13 +10,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from vmonf_core.metrics import matched_columns
-from vmonf_core.previews import bounds_of, grid_eval, image_grid  # noqa: F401  (re-exported: figure inputs)
-
 __all__ = [
     "BACKGROUND",
     "STRONG",
-    "grid_eval",
     "data_figure",
     "partition_figure",
     "density_figure",
@@ -26,7 +20,6 @@ __all__ = [
     "usage_figure",
     "curves_figure",
     "labels_partition_figure",
-    "image_grid",
     "image_grid_figure",
     "contingency_figure",
 ]
@@ -320,6 +313,8 @@ def image_grid_figure(grid: np.ndarray, rows: int, title: str = "", row_labels: 
 def contingency_figure(table: np.ndarray, classes: np.ndarray, title: str = "Normalized contingency table") -> go.Figure:
     """Heatmap of a row-normalized contingency table: rows are true classes, columns clusters (thesis Table 5.1),
     ordered by the Hungarian matching so that a good clustering is a bright diagonal."""
+    from vmonf_core.metrics import matched_columns  # scipy: loaded when a contingency table is drawn
+
     order = matched_columns(table)  # each class's matched cluster on the diagonal
     table = table[:, order]
     fig = go.Figure(go.Heatmap(z=table[::-1], x=[f"cluster {k + 1}" for k in order], y=[f"digit {c}" for c in classes[::-1]],

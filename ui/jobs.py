@@ -169,33 +169,3 @@ def panel(job_key: str, result_key: str, prefix: str, on_train: Callable[[], Non
 
     _controls()
     _live()
-
-
-def engine_status() -> None:
-    """Where training runs and how many workers are ready; refreshes twice a second until the first worker is up."""
-    eng = engine_or_error()
-    if eng is None:
-        return
-
-    def line() -> tuple[str, int]:
-        where = eng.settings.scheduler or "a local cluster on this machine"
-        try:
-            workers = eng.workers() if eng.started else {}  # asked afresh until one is up
-        except Exception as e:  # noqa: BLE001 (shown, never raised)
-            return f"Training engine: cannot reach {where} ({type(e).__name__}).", 0
-        gpus = sum(1 for w in workers.values() if w.get("resources", {}).get("GPU"))
-        gpu = f", {gpus} with a GPU" if gpus else ""
-        n = len(workers)
-        return (f"Training engine: Dask, {where}: **{n} worker{'s' if n != 1 else ''} ready**{gpu}." if n else
-                f"Training engine: Dask, {where}: starting..."), n
-
-    text, n = line()
-
-    @st.fragment(run_every=None if n else 0.5)
-    def _status() -> None:
-        t, m = line()
-        st.info(t)
-        if m and not n:
-            st.rerun()  # workers are up: stop refreshing
-
-    _status()

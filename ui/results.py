@@ -20,14 +20,13 @@ import torch
 from vmonf_core import load_checkpoint, previews, save_checkpoint
 from vmonf_core.experiments import Data, jsonable_metrics
 from vmonf_core.mixture import VMoNF
+from vmonf_core.previews import bounds_of, grid_eval, partition_grid
 
 from . import state as S
 from .figures import (
-    bounds_of,
     components_figure,
     curves_figure,
     density_figure,
-    grid_eval,
     labels_partition_figure,
     partition_figure,
     usage_figure,
@@ -99,15 +98,26 @@ def remember(result: RunResult) -> None:
 
 # ------------------------------------------------------------------ figures
 def model_grid(result: RunResult) -> dict[str, np.ndarray]:
-    """Grid evaluation of a 2-D result, computed once and kept in the result."""
+    """Grid evaluation of a 2-D result (q, log p(x) and each component's density), computed once and kept."""
     c = result.cache
     if "grid" not in c:
-        data = result.data
-        c["grid"] = grid_eval(result.model, bounds_of(np.vstack([data.x, data.x_test])), 120)
+        c["grid"] = grid_eval(result.model, _bounds(result), 120)
+    return c["grid"]
+
+
+def _bounds(result: RunResult) -> tuple[float, float, float, float]:
+    return bounds_of(np.vstack([result.data.x, result.data.x_test]))
+
+
+def partition_view(result: RunResult) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """What the thesis figure draws: argmax q on a grid (the posterior only) and fixed samples, computed once."""
+    c = result.cache
+    if "pgrid" not in c:
+        c["pgrid"] = partition_grid(result.model, _bounds(result), 120)
         with torch.random.fork_rng(devices=[]):  # a fixed picture, without touching the global generator
             torch.manual_seed(0)
-            c["samples"] = result.model.sample(300 * result.model.K)
-    return c["grid"]
+            c["samples"] = tuple(t.cpu().numpy() for t in result.model.sample(300 * result.model.K))
+    return c["pgrid"], *c["samples"]
 
 
 def partition_spec(data: Data, n: int = 60, per_component: int = 100) -> dict[str, Any]:
@@ -175,8 +185,7 @@ def _figure(result: RunResult, name: str) -> Any:
     if name not in figs:
         model, data, metrics = result.model, result.data, result.metrics
         if name == "part":
-            g = model_grid(result)
-            samples, sample_k = (t.cpu().numpy() for t in result.cache["samples"])
+            g, samples, sample_k = partition_view(result)
             figs[name] = partition_figure(g, samples, sample_k, model.K, data.x)
         elif name == "dens":
             figs[name] = density_figure(model_grid(result), data.x)
