@@ -104,12 +104,11 @@ if step >= 3:
                             on_select="rerun", selection_mode=("points", "box", "lasso"), key=f"lesson_chart_{version}",
                             width="stretch", alt="Scatter plot of the two rings; labeled points are large markers.")
     picked = [int(p["customdata"]) for p in selected_points(event) if p.get("customdata") is not None]
-    if picked:
-        labels = apply_selection(labels, picked, 0 if cls == "outer circle" else 1)
+    if picked:  # the chart above was drawn before this selection: draw it again with the new labels
+        S.put(S.LESSON_LABELS, apply_selection(labels, picked, 0 if cls == "outer circle" else 1))
         S.put(S.LESSON_LABELS_V, version + 1)
-    if not np.array_equal(labels, S.get(S.LESSON_LABELS)):
-        S.put(S.LESSON_LABELS, labels)
         st.rerun()
+    S.put(S.LESSON_LABELS, labels)  # a button's labels were set before the chart: it already shows them
     counts = {"outer circle": int((labels == 0).sum()), "inner circle": int((labels == 1).sum())}
     st.dataframe([counts], hide_index=True, key="lesson_counts")
     if st.button("Train with labels", type="primary", key="lesson_go_semi", disabled=min(counts.values()) == 0):

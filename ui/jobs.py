@@ -8,6 +8,7 @@ the job's lease.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +31,7 @@ CURVES_ALT = ALT["curves"]
 LIVE_REFRESH_SECONDS = 2.0
 # How often the buttons and the progress line follow a live job: cheap to draw, so the first epoch and a Stop show fast.
 PROGRESS_REFRESH_SECONDS = 0.5
+FIRST_RECORD_WAIT = 0.4  # seconds a Train click waits for the first epoch before the page reruns
 
 
 def owner() -> str:
@@ -39,7 +41,11 @@ def owner() -> str:
 
 def start(job_key: str, cfg: dict[str, Any], data: Data, preview: dict[str, Any] | None = None,
           preview_frames: int = PREVIEW_FRAMES) -> Job | None:
-    """Queue a run; shows a message (and returns ``None``) when the queue is full or the engine unreachable."""
+    """Queue a run; shows a message (and returns ``None``) when the queue is full or the engine unreachable.
+
+    When a worker is free the first epoch usually arrives within a few tenths of a second: the page waits up to
+    ``FIRST_RECORD_WAIT`` for it, so the rerun that follows shows it instead of the next refresh (0.5 s later).
+    """
     eng = engine_or_error()
     if eng is None:
         return None
@@ -52,6 +58,9 @@ def start(job_key: str, cfg: dict[str, Any], data: Data, preview: dict[str, Any]
         st.error(f"Cannot reach the training cluster: {e}.")
         return None
     S.put(job_key, job)
+    end = time.monotonic() + FIRST_RECORD_WAIT
+    while time.monotonic() < end and not job.poll().history and not job.finished:
+        time.sleep(0.03)
     return job
 
 

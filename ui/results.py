@@ -116,7 +116,7 @@ def partition_view(result: RunResult) -> tuple[dict[str, np.ndarray], np.ndarray
         c["pgrid"] = partition_grid(result.model, _bounds(result), 120)
         with torch.random.fork_rng(devices=[]):  # a fixed picture, without touching the global generator
             torch.manual_seed(0)
-            c["samples"] = tuple(t.cpu().numpy() for t in result.model.sample(300 * result.model.K))
+            c["samples"] = tuple(t.cpu().numpy() for t in result.model.sample(150 * result.model.K))
     return c["pgrid"], *c["samples"]
 
 
