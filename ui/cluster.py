@@ -35,7 +35,8 @@ def engine_or_error() -> Engine | None:
 
 # what the pages import; loaded off the first script run (issue 20: a fresh Home no longer waits for torch)
 PAGE_MODULES = ("torch", "ui.jobs", "ui.results", "ui.data_panel", "ui.settings", "ui.labeling", "ui.lesson",
-                "ui.mnist_view", "vmonf_core.training", "vmonf_core.experiments")
+                "ui.mnist_view", "vmonf_core.training", "vmonf_core.experiments", "scipy.optimize", "sklearn.cluster",
+                "sklearn.metrics", "sklearn.mixture")
 
 
 class Preload:

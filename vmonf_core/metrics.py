@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
-from scipy.special import logsumexp
-from sklearn.cluster import KMeans
-from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
-from sklearn.mixture import GaussianMixture
+
+if TYPE_CHECKING:
+    from sklearn.cluster import KMeans
+
+# scipy and scikit-learn (about 1.8 s to import on 2 cores) load inside the functions that use them: the app's pages
+# import this module through the service layer long before anything is scored.
 
 __all__ = [
     "hungarian_accuracy",
@@ -54,6 +55,8 @@ def matched_columns(table: np.ndarray) -> np.ndarray:
         >>> matched_columns(np.array([[0, 5, 1], [4, 0, 0]])).tolist()
         [1, 0, 2]
     """
+    from scipy.optimize import linear_sum_assignment
+
     rows, cols = linear_sum_assignment(-np.asarray(table))
     order = [int(c) for c in cols[np.argsort(rows)]]
     return np.array(order + [k for k in range(np.shape(table)[1]) if k not in order])
@@ -61,6 +64,8 @@ def matched_columns(table: np.ndarray) -> np.ndarray:
 
 def hungarian_accuracy(y_true: Any, y_pred: Any) -> float:
     """Accuracy under the best one-to-one matching of clusters to classes."""
+    from scipy.optimize import linear_sum_assignment
+
     table, _ = contingency(y_true, y_pred, normalize=False)
     rows, cols = linear_sum_assignment(-table)
     return float(table[rows, cols].sum() / max(len(_labels(y_true)), 1))
@@ -68,6 +73,8 @@ def hungarian_accuracy(y_true: Any, y_pred: Any) -> float:
 
 def clustering_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
     """ARI, NMI and Hungarian accuracy."""
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
     y_true, y_pred = _labels(y_true), _labels(y_pred)
     return {
         "ari": float(adjusted_rand_score(y_true, y_pred)),
@@ -110,6 +117,8 @@ def partition_kind(x: np.ndarray, pred: Any, y_true: Any) -> str:
         >>> partition_kind(x, [0, 0, 1, 1], [0, 1, 0, 1])
         'half-plane'
     """
+    from sklearn.metrics import adjusted_rand_score
+
     if adjusted_rand_score(_labels(y_true), _labels(pred)) >= RINGS_ARI:
         return "rings"
     return "half-plane" if half_plane_share(x, pred) >= HALF_PLANE_SHARE else "other"
@@ -122,6 +131,8 @@ def kmeans_log_likelihood(km: KMeans, x_fit: np.ndarray, x: np.ndarray) -> np.nd
     = cluster proportions, isotropic Gaussians at the centroids with one shared
     variance = the mean squared distance per dimension on the fitting data.
     """
+    from scipy.special import logsumexp
+
     labels = km.predict(x_fit)
     K, D = km.cluster_centers_.shape
     var = max(float(((x_fit - km.cluster_centers_[labels]) ** 2).sum(1).mean() / D), 1e-12)
@@ -134,6 +145,8 @@ def kmeans_log_likelihood(km: KMeans, x_fit: np.ndarray, x: np.ndarray) -> np.nd
 
 def kmeans_baseline(x: np.ndarray, K: int, seed: int = 0, x_test: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, Any]]:
     """Fit k-means; returns labels of ``x`` and a dict with the model and held-out log-likelihood."""
+    from sklearn.cluster import KMeans
+
     km = KMeans(K, n_init=10, random_state=seed).fit(x)
     out: dict[str, Any] = {"model": km}
     if x_test is not None and len(x_test):
@@ -194,6 +207,8 @@ def gmm_baseline(
     x: np.ndarray, K: int, seed: int = 0, x_test: np.ndarray | None = None, covariance_type: str = "full"
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Fit a GaussianMixture; returns labels of ``x`` and a dict with the model and held-out log-likelihood."""
+    from sklearn.mixture import GaussianMixture
+
     gmm = GaussianMixture(K, covariance_type=covariance_type, n_init=3, random_state=seed, reg_covar=1e-4).fit(x)
     out: dict[str, Any] = {"model": gmm}
     if x_test is not None and len(x_test):
