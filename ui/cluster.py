@@ -42,7 +42,14 @@ PAGE_MODULES = ("torch", "ui.jobs", "ui.results", "ui.data_panel", "ui.settings"
 class Preload:
     """The background import of :data:`PAGE_MODULES`: ``torch`` is set once torch is loaded, ``done`` at the end."""
 
+    # Imported here, in the script thread, before the background thread starts: plotly (and Streamlit) peek into
+    # sys.modules for these, and a module another thread is still importing is seen half-initialised (a real
+    # failure: "partially initialized module 'pandas' has no attribute 'Series'" while a figure was built).
+    PEEKED = ("pandas", "PIL.Image")
+
     def __init__(self) -> None:
+        for name in self.PEEKED:
+            importlib.import_module(name)
         self.torch, self.done = threading.Event(), threading.Event()
         threading.Thread(target=self._work, daemon=True, name="vmonf-preload").start()
 
