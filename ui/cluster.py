@@ -35,8 +35,7 @@ def engine_or_error() -> Engine | None:
 
 # what the pages import; loaded off the first script run (issue 20: a fresh Home no longer waits for torch)
 PAGE_MODULES = ("torch", "ui.jobs", "ui.results", "ui.data_panel", "ui.settings", "ui.labeling", "ui.lesson",
-                "ui.mnist_view", "vmonf_core.training", "vmonf_core.experiments", "scipy.optimize", "sklearn.cluster",
-                "sklearn.metrics", "sklearn.mixture")
+                "ui.mnist_view", "vmonf_core.training", "vmonf_core.experiments")
 
 
 class Preload:
@@ -61,6 +60,9 @@ class Preload:
             self.torch.set()
             for name in PAGE_MODULES:
                 importlib.import_module(name)
+            from vmonf_core.metrics import warm_imports
+
+            warm_imports()  # scipy and scikit-learn, which the metrics load when first used
         finally:
             self.torch.set()
             self.done.set()

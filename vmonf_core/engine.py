@@ -170,8 +170,10 @@ class Warmup(WorkerPlugin):
         import torch
 
         from . import experiments, training  # noqa: F401
+        from .metrics import warm_imports
         from .runtime import configure_torch
 
+        warm_imports()  # scikit-learn and scipy: the spectral and k-means starts, the baselines
         configure_torch(1)
         torch.optim.Adam([torch.zeros(1, requires_grad=True)], fused=True)
         # the worker's own client (progress queue, stop event) takes ~3 s to connect the first time: do it now
