@@ -39,7 +39,7 @@ def main() -> None:
             b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
             page = b.new_page(viewport={"width": 1400, "height": 1100})
             page.goto(url)
-            page.get_by_text("Compute device").wait_for(timeout=60_000)
+            page.get_by_text(re.compile(r"Compute device of this server: (CPU|CUDA)")).wait_for(timeout=60_000)
             page.get_by_text("ready").first.wait_for(timeout=60_000)  # the engine's workers
             page.wait_for_timeout(1500)
             page.screenshot(path=str(OUT / "home.png"))
@@ -95,6 +95,12 @@ def main() -> None:
             page.set_viewport_size({"width": 1400, "height": 2600})
             page.goto(url + "/two_circles")
             page.get_by_role("button", name="Train without labels").click()
+            page.get_by_role("button", name="Rerun it").click(timeout=120_000)  # the random start's stored run, live
+            caption = page.get_by_text(re.compile(r"^Rerun of random weights"))
+            caption.wait_for(timeout=120_000)
+            page.wait_for_timeout(2000)
+            caption.scroll_into_view_if_needed()
+            page.screenshot(path=str(OUT / "two_circles_rerun.png"))
             page.get_by_role("button", name="Next: add labels").click(timeout=120_000)
             page.get_by_role("button", name=re.compile("Label 16 points per circle")).click(timeout=60_000)
             page.wait_for_timeout(1500)

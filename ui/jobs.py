@@ -32,6 +32,7 @@ LIVE_REFRESH_SECONDS = 2.0
 # How often the buttons and the progress line follow a live job: cheap to draw, so the first epoch and a Stop show fast.
 PROGRESS_REFRESH_SECONDS = 0.5
 FIRST_RECORD_WAIT = 0.4  # seconds a Train click waits for the first epoch before the page reruns
+STOP_WAIT = 0.6  # seconds a Stop click waits for the job to end before the page reruns
 
 
 def owner() -> str:
@@ -135,7 +136,8 @@ def panel(job_key: str, result_key: str, prefix: str, on_train: Callable[[], Non
         if c2.button("Stop", key=f"{prefix}_stop", disabled=not running or job.status == "stopping", width="stretch",
                      shortcut="Escape", help="Stop the run; a stopped run can be resumed (Esc)"):
             job.stop()
-            st.rerun(scope="fragment")
+            job.wait(STOP_WAIT, interval=0.05)  # the worker stops within 0.2 s: show "stopped" in this click's rerun
+            st.rerun(scope="app" if job.finished else "fragment")
         if c3.button("Resume", key=f"{prefix}_resume", disabled=not (job is not None and job.resumable), width="stretch",
                      help="Continue the stopped run where it left off"):
             resume(job_key)
