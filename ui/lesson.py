@@ -184,7 +184,8 @@ command line.
 """
 
 SEEDS_NOTE = """
-Measured on seeds 0-5 of the live setups above (one restart each): without labels the random start gave ARI 0.22,
+Measured on seeds 0-5 of the live setups above (one restart each; the digits are those of the machine that measured
+them, and another CPU's floating-point kernels move them a little): without labels the random start gave ARI 0.22,
 0.72, 0.06, 0.03, 0.03 and 0.06; with 16 spread labels per circle, ARI 0.99 on seed 0 and 1.00 on the others. Over
 seeds 0-9 of the `circles-semi` preset (two restarts, labels spread over each ring), every seed reached ARI 0.99 or
 more (`python -m vmonf_core sweep --preset circles-semi --seeds 0-9`).
