@@ -61,7 +61,7 @@ class Server:
         self.proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                                       "--server.port", str(self.port), "--server.address", "127.0.0.1",
                                       "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env,
-                                     stdout=subprocess.DEVNULL, stderr=open("/tmp/server.err", "w"))
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.url = f"http://127.0.0.1:{self.port}"
         for _ in range(600):
             try:
