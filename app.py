@@ -5,6 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from ui.cluster import engine_or_error, preload
+from ui.frame import clean_query_params
 
 # First, so that the local cluster's processes start while this run imports torch and plotly for the page (issue 20)
 ENGINE = engine_or_error()
@@ -20,6 +21,9 @@ PAGES = [
 
 if ENGINE is None:  # a malformed VMONF_* setting: said in one sentence above; stop
     st.stop()
+dropped = clean_query_params()  # before any widget reads the URL
+if dropped:
+    st.warning(f"This link's value for {', '.join(dropped)} is not a number the app can use, so the default is used.")
 try:
     st.navigation(PAGES).run()
 finally:

@@ -135,3 +135,17 @@ def test_a_single_click_labels_one_point(browser, server):
     page.get_by_text(re.compile(r"held out, 1 labeled$")).wait_for(timeout=30_000)
     page.screenshot(path=str(SHOTS / "click_label.png"), full_page=True)
     page.close()
+
+
+def test_a_link_with_an_unusable_number_costs_only_that_setting(browser, server):
+    """`K=inf` or `seed=1e400` in a shared link made Streamlit's number widget raise (an error page); now the value
+    is dropped with one sentence, the page renders, and the link's other settings still apply."""
+    for url, kept in (("/playground?K=inf", None), ("/playground?seed=1e400&K=3", "3"), ("/mnist?mn_seed=inf", None)):
+        page = _page(browser, server + url)
+        page.get_by_text("is not a number the app can use").wait_for(timeout=60_000)
+        page.get_by_role("button", name="Train").first.wait_for(timeout=60_000)
+        assert page.get_by_text("This app has encountered an error").count() == 0, url
+        assert page.locator("text=Traceback").count() == 0
+        if kept is not None:
+            assert page.get_by_label("Components K").input_value() == kept
+        page.close()
