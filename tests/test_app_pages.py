@@ -240,3 +240,22 @@ def test_labels_caption_follows_the_start():
     assert "spectral start's clusters are renumbered to agree with them" in captions()  # the pinwheel's default start
     at.sidebar.selectbox(key="init").set_value("random").run()
     assert "the run first trains on them alone for 10 epochs" in captions()
+
+
+def test_run_numbers_are_per_session():
+    """Run numbers (the run table, the comparison labels, widget keys) count each browser session's own runs; a
+    module-level counter used to be shared by every user of the server."""
+    from streamlit.testing.v1 import AppTest
+
+    def script():
+        import streamlit as st
+
+        from ui.results import next_run_number
+
+        st.write(f"run {next_run_number()}")
+
+    a, b = AppTest.from_function(script), AppTest.from_function(script)
+    a.run()
+    a.run()
+    b.run()
+    assert a.markdown[0].value == "run 2" and b.markdown[0].value == "run 1"

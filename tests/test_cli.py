@@ -67,6 +67,10 @@ def test_train_from_csv_with_partial_labels(tmp_path):
         (["train", "--preset", "mnist", "--out", "o", "--mnist-dir", "/nonexistent"], "not found"),
         (["train", "--preset", "pinwheel", "--out", "o", "--n", "5"], "2\\*K"),
         (["train", "--preset", "moons", "--out", "o", "--recipe", "bogus"], "invalid choice"),
+        # issue 25: a huge seed range was built (5 GB, 20 s) before it was refused; an empty --out wrote into the cwd
+        (["sweep", "--preset", "circles", "--out", "o", "--seeds", "0-99999999999999"], "1 to 1000 non-negative seeds"),
+        (["sweep", "--preset", "circles", "--out", "o", "--seeds", "5-2"], "1 to 1000 non-negative seeds"),
+        (["train", "--preset", "circles", "--out", ""], "--out must name a folder"),
     ],
 )
 def test_bad_arguments_give_one_line_and_exit_2(args, message, tmp_path):

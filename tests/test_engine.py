@@ -40,6 +40,7 @@ def _wait_running(job, timeout=60):
 def test_settings_are_validated_with_clear_messages():
     for env, word in (({"VMONF_WORKERS": "0"}, "VMONF_WORKERS"), ({"VMONF_WORKERS": "-1"}, "VMONF_WORKERS"),
                       ({"VMONF_WORKERS": "abc"}, "VMONF_WORKERS"), ({"VMONF_MAX_QUEUE": "0"}, "VMONF_MAX_QUEUE"),
+                      ({"VMONF_MAX_MODEL_GB": "lots"}, "VMONF_MAX_MODEL_GB"), ({"VMONF_MAX_MODEL_GB": "inf"}, "VMONF_MAX_MODEL_GB"),
                       ({"VMONF_SCHEDULER": "localhost"}, "VMONF_SCHEDULER")):
         with pytest.raises(ValueError, match=word):
             settings_from_env(env)

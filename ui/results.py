@@ -6,7 +6,6 @@ A :class:`RunResult` is what every page keeps of a run; figures and grids are bu
 from __future__ import annotations
 
 import io
-import itertools
 import json
 import time
 from dataclasses import dataclass, field
@@ -34,7 +33,13 @@ from .figures import (
 
 MAX_CHECKPOINT_BYTES = 20 * 1024 * 1024
 MAX_RUNS = 10  # runs kept per session for comparison
-_numbers = itertools.count(1)
+
+
+def next_run_number() -> int:
+    """This browser session's next run number (1, 2, ...): numbers are per user, not shared by the whole server."""
+    n = S.get(S.RUN_COUNTER, 0) + 1
+    S.put(S.RUN_COUNTER, n)
+    return n
 
 
 @dataclass
@@ -49,7 +54,7 @@ class RunResult:
     data_id: str = ""
     job: Any = None  # the engine Job it came from (None for a loaded checkpoint)
     previews: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (epoch, compact partition), for replay
-    number: int = field(default_factory=lambda: next(_numbers))
+    number: int = field(default_factory=next_run_number)
     created: float = field(default_factory=time.time)
     cache: dict[str, Any] = field(default_factory=dict, repr=False)  # figures and grids, built once
 

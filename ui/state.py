@@ -29,6 +29,7 @@ OWNER = "owner"  # this browser session's id for the engine (one active job per 
 JOB = "pg_job"  # the current engine Job (queued, running or finished)
 RESULT = "pg_result"  # the last finished run (ui.results.RunResult)
 RUNS = "pg_runs"  # this session's last 10 runs (RunResult), newest first
+RUN_COUNTER = "run_counter"  # the number of the session's last run (RunResult.number)
 NOTICE = "pg_notice"  # a one-shot message shown on the next run
 LABELING_OPEN = "pg_labeling_open"  # the labeling expander is open (its chart is built and sent only then)
 # two-circles lesson

@@ -97,20 +97,26 @@ def _common(t: argparse.ArgumentParser, train: bool = True) -> None:
     _add_dataclass_options(t.add_argument_group("training options"), TrainConfig, set() if train else {"init"})
 
 
+MAX_SEEDS = 1000
+
+
 def _seed_range(s: str) -> list[int]:
+    """Seeds like ``0-9`` or ``0,3,7``; every range is checked before it is expanded (``0-99999999999999`` is refused
+    at once, not after building a list of that length)."""
+    bad = argparse.ArgumentTypeError(f"expected 1 to {MAX_SEEDS} non-negative seeds, got {s!r}")
     try:
-        out: list[int] = []
+        parts: list[tuple[int, int]] = []
         for part in s.split(","):
             if "-" in part.strip()[1:]:
                 a, b = part.split("-", 1)
-                out += list(range(int(a), int(b) + 1))
+                parts.append((int(a), int(b)))
             elif part.strip():
-                out.append(int(part))
+                parts.append((int(part), int(part)))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected seeds like 0-9 or 0,3,7, got {s!r}") from None
-    if not out or len(out) > 1000 or min(out) < 0:
-        raise argparse.ArgumentTypeError(f"expected 1 to 1000 non-negative seeds, got {s!r}")
-    return out
+    if not parts or any(a < 0 or b < a for a, b in parts) or sum(b - a + 1 for a, b in parts) > MAX_SEEDS:
+        raise bad
+    return [seed for a, b in parts for seed in range(a, b + 1)]
 
 
 def _str_list(s: str) -> list[str]:
@@ -151,6 +157,8 @@ def cmd_presets() -> None:
 
 def _out_dir(path: str) -> Path:
     """Create the output folder before any training, so a bad ``--out`` fails at once."""
+    if not path.strip():
+        raise ValueError("--out must name a folder (it was empty)")
     out = Path(path)
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -25,13 +25,22 @@ __all__ = ["parameter_count", "training_bytes", "limit_bytes", "check_model", "c
 FLOAT = 4
 
 
-def limit_bytes() -> int:
-    """The cap: ``VMONF_MAX_MODEL_GB`` (default 2 GB)."""
-    raw = os.environ.get("VMONF_MAX_MODEL_GB", "2")
+def limit_bytes(env: Any = None) -> int:
+    """The cap: ``VMONF_MAX_MODEL_GB`` (default 2 GB).
+
+    Raises:
+        ValueError: the variable is set but is not a positive, finite number (it used to fall back to 2 GB
+            silently; a malformed ``VMONF_*`` setting now stops the app with this sentence).
+    """
+    raw = (os.environ if env is None else env).get("VMONF_MAX_MODEL_GB")
+    if raw is None or not raw.strip():
+        return int(2e9)
     try:
         gb = float(raw)
     except ValueError:
-        gb = 2.0
+        gb = float("nan")
+    if not (gb > 0 and gb < float("inf")):
+        raise ValueError(f"VMONF_MAX_MODEL_GB must be a positive number of gigabytes, got {raw!r}")
     return int(max(gb, 0.001) * 1e9)
 
 

@@ -100,12 +100,15 @@ def _env_int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) 
 
 
 def settings_from_env(env: Mapping[str, str] | None = None) -> EngineSettings:
-    """``VMONF_SCHEDULER``, ``VMONF_WORKERS``, ``VMONF_MAX_QUEUE``, ``VMONF_LEASE_SECONDS``, validated.
+    """``VMONF_SCHEDULER``, ``VMONF_WORKERS``, ``VMONF_MAX_QUEUE``, ``VMONF_LEASE_SECONDS`` (and ``VMONF_MAX_MODEL_GB``), validated.
 
     Raises:
         ValueError: a setting is malformed (the message names it and the accepted range).
     """
     env = os.environ if env is None else env
+    from .budget import limit_bytes
+
+    limit_bytes(env)  # a malformed VMONF_MAX_MODEL_GB stops here, with the other settings
     scheduler = (env.get("VMONF_SCHEDULER") or "").strip() or None
     if scheduler is not None and not scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
         raise ValueError(f"VMONF_SCHEDULER must be a scheduler address such as tcp://127.0.0.1:8786, got {scheduler!r}")
