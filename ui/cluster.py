@@ -39,7 +39,7 @@ PAGE_MODULES = ("torch", "ui.jobs", "ui.results", "ui.data_panel", "ui.settings"
 
 
 class Preload:
-    """The background import of :data:`PAGE_MODULES`: ``torch`` is set once torch is loaded, ``done`` at the end."""
+    """The background import of :data:`PAGE_MODULES`; the event ``torch`` is set once torch is loaded."""
 
     # Imported here, in the script thread, before the background thread starts: plotly (and Streamlit) peek into
     # sys.modules for these, and a module another thread is still importing is seen half-initialised (a real
@@ -49,7 +49,7 @@ class Preload:
     def __init__(self) -> None:
         for name in self.PEEKED:
             importlib.import_module(name)
-        self.torch, self.done = threading.Event(), threading.Event()
+        self.torch = threading.Event()
         threading.Thread(target=self._work, daemon=True, name="vmonf-preload").start()
 
     def _work(self) -> None:
@@ -64,8 +64,7 @@ class Preload:
 
             warm_imports()  # scipy and scikit-learn, which the metrics load when first used
         finally:
-            self.torch.set()
-            self.done.set()
+            self.torch.set()  # also when an import failed: Home then shows the device (or the page its import error)
 
 
 @st.cache_resource(show_spinner=False)

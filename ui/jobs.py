@@ -1,9 +1,8 @@
 """The page side of a training job: submit, poll, stop, resume and show it (the engine does the training).
 
 One :class:`vmonf_core.engine.Engine` per server (:func:`ui.cluster.engine`). Each browser session owns at most one
-active job;
-the job handle lives in ``st.session_state`` and a fragment polls it every 0.5 s, which also renews
-the job's lease.
+active job; the job handle lives in ``st.session_state`` and a fragment polls it every 0.5 s, which also renews the
+job's lease.
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ of samples per component, as the thesis's Figure 5.4). :func:`compute` evaluates
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -23,6 +25,28 @@ def bounds_of(x: np.ndarray, margin: float = 0.15) -> tuple[float, float, float,
     return float(lo[0] - pad), float(hi[0] + pad), float(lo[1] - pad), float(hi[1] + pad)
 
 
+def _grid(model: Any, bounds: tuple[float, float, float, float], n: int) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
+    """The ``n x n`` grid over ``bounds``: ``gx (n,)``, ``gy (n,)`` and its points ``(n*n, 2)`` (rows follow ``gy``)."""
+    if model.D != 2:
+        raise ValueError(f"grid plots need a 2-D model, got dim = {model.D}")
+    gx = np.linspace(bounds[0], bounds[1], n)
+    gy = np.linspace(bounds[2], bounds[3], n)
+    xx, yy = np.meshgrid(gx, gy)
+    pts = torch.as_tensor(np.stack([xx.ravel(), yy.ravel()], 1), dtype=model.dtype, device=model.device)
+    return gx, gy, pts
+
+
+@contextmanager
+def _evaluating(model: Any) -> Iterator[None]:
+    """Eval mode (batch norm on its running statistics) for the block, then the model's mode as it was."""
+    was = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was)
+
+
 @torch.no_grad()
 def grid_eval(model: Any, bounds: tuple[float, float, float, float], n: int = 120) -> dict[str, np.ndarray]:
     """Evaluate a 2-D model on an ``n x n`` grid.
@@ -31,18 +55,11 @@ def grid_eval(model: Any, bounds: tuple[float, float, float, float], n: int = 12
         ``gx (n,)``, ``gy (n,)``, ``argmax_q (n, n)``, ``q (K, n, n)``, ``log_px (n, n)``,
         ``log_px_k (K, n, n)`` (rows follow ``gy``).
     """
-    if model.D != 2:
-        raise ValueError(f"grid plots need a 2-D model, got dim = {model.D}")
-    was = model.training
-    model.eval()
-    gx = np.linspace(bounds[0], bounds[1], n)
-    gy = np.linspace(bounds[2], bounds[3], n)
-    xx, yy = np.meshgrid(gx, gy)
-    pts = torch.as_tensor(np.stack([xx.ravel(), yy.ravel()], 1), dtype=model.dtype, device=model.device)
-    logits = model.posterior_logits(pts)
-    lpk = model.component_log_prob(pts)
-    lp = torch.logsumexp(lpk + model.log_prior(), -1)
-    model.train(was)
+    gx, gy, pts = _grid(model, bounds, n)
+    with _evaluating(model):
+        logits = model.posterior_logits(pts)
+        lpk = model.component_log_prob(pts)
+        lp = torch.logsumexp(lpk + model.log_prior(), -1)
     K = model.K
     return {
         "gx": gx, "gy": gy,
@@ -60,16 +77,9 @@ def partition_grid(model: Any, bounds: tuple[float, float, float, float], n: int
     Returns:
         ``gx (n,)``, ``gy (n,)``, ``argmax_q (n, n)`` (rows follow ``gy``).
     """
-    if model.D != 2:
-        raise ValueError(f"grid plots need a 2-D model, got dim = {model.D}")
-    was = model.training
-    model.eval()
-    gx = np.linspace(bounds[0], bounds[1], n)
-    gy = np.linspace(bounds[2], bounds[3], n)
-    xx, yy = np.meshgrid(gx, gy)
-    pts = torch.as_tensor(np.stack([xx.ravel(), yy.ravel()], 1), dtype=model.dtype, device=model.device)
-    argmax = model.posterior_logits(pts).argmax(-1).cpu().numpy().reshape(n, n)
-    model.train(was)
+    gx, gy, pts = _grid(model, bounds, n)
+    with _evaluating(model):
+        argmax = model.posterior_logits(pts).argmax(-1).cpu().numpy().reshape(n, n)
     return {"gx": gx, "gy": gy, "argmax_q": argmax}
 
 
