@@ -1,15 +1,19 @@
 """This server's training engine and its warm-up: what a fresh server does before torch is loaded.
 
-One :class:`vmonf_core.engine.Engine` per server process. This module imports neither torch nor plotly, so app.py can
-start the local cluster's processes at the top of the first script run, Home can render without torch, and the pages'
-heavy modules (torch, the model, scikit-learn) load in a background thread once the first page is drawn.
+One :class:`vmonf_core.engine.Engine` per server process. ``streamlit run app.py`` serves app.py's ``st.App``, whose
+:func:`lifespan` starts the local cluster and imports the pages' heavy modules (torch, the model, scikit-learn) when
+the server starts, so the first visitor meets a warm server (issue 20). Under AppTest (no server) the same happens
+lazily: the engine on the first script run, the imports in a background thread once the first page is drawn. This
+module imports neither torch nor plotly at module level, so Home can render without them.
 ``st.cache_resource`` holds the engine because it wraps the Dask client, which Streamlit refuses to cache bare.
 """
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import threading
+from contextlib import asynccontextmanager
 
 import streamlit as st
 
@@ -34,7 +38,7 @@ def engine_or_error() -> Engine | None:
 
 
 # what the pages import; loaded off the first script run (issue 20: a fresh Home no longer waits for torch)
-PAGE_MODULES = ("torch", "ui.jobs", "ui.results", "ui.data_panel", "ui.settings", "ui.labeling", "ui.lesson",
+PAGE_MODULES = ("torch", "plotly.graph_objects", "ui.figures", "ui.jobs", "ui.results", "ui.data_panel", "ui.settings", "ui.labeling", "ui.lesson",
                 "ui.mnist_view", "vmonf_core.training", "vmonf_core.experiments")
 
 
@@ -50,6 +54,7 @@ class Preload:
         for name in self.PEEKED:
             importlib.import_module(name)
         self.torch = threading.Event()
+        self.done = threading.Event()
         threading.Thread(target=self._work, daemon=True, name="vmonf-preload").start()
 
     def _work(self) -> None:
@@ -64,6 +69,7 @@ class Preload:
 
             warm_imports()  # scipy and scikit-learn, which the metrics load when first used
         finally:
+            self.done.set()
             self.torch.set()  # also when an import failed: Home then shows the device (or the page its import error)
 
 
@@ -71,8 +77,9 @@ class Preload:
 def preload() -> Preload:
     """Import :data:`PAGE_MODULES` in a background thread, once per server.
 
-    Call it after a page is drawn: imports hold the GIL, so running them beside the first page's own work would
-    only slow that page down. A page that needs a module sooner simply imports it (Python's import lock waits).
+    The server's :func:`lifespan` calls it before the first request. Without one (AppTest), app.py calls it after a
+    page is drawn: imports hold the GIL, so running them beside the first page's own work would only slow that page
+    down. A page that needs a module sooner simply imports it (Python's import lock waits).
     """
     return Preload()
 
@@ -122,3 +129,37 @@ def engine_status() -> None:
             st.rerun()  # workers are up and torch is loaded: stop refreshing
 
     _status()
+
+
+SERVER_READY_WAIT = 60.0  # seconds the server's start waits for its first worker (a remote scheduler may be slow)
+
+
+def warm_server(eng: Engine | None) -> None:
+    """What a fresh server does before it takes its first request: the pages' modules imported, torch configured,
+    the local cluster's first worker registered (up to :data:`SERVER_READY_WAIT`; a remote scheduler's workers come
+    and go on their own, so it is not waited for). Each step is an optimisation: a failure here is met again, and
+    said, by the page that needs it."""
+    pre = preload()  # the imports, in their thread (pandas and PIL first, here)
+    if eng is not None and not eng.settings.scheduler:
+        try:
+            eng.client.wait_for_workers(1, timeout=SERVER_READY_WAIT)
+        except Exception:  # noqa: BLE001 (Home says what the engine's state is)
+            pass
+    pre.done.wait(SERVER_READY_WAIT)
+
+
+
+@asynccontextmanager
+async def lifespan(app):
+    """The server's start and end (``st.App``'s lifespan hook): the training engine's cluster and the pages' heavy
+    imports are ready before ``streamlit run app.py`` serves its first page; the cluster closes with the server."""
+    try:
+        eng = engine()
+    except ValueError:  # a malformed VMONF_* setting: every page says so in one sentence (engine_or_error)
+        eng = None
+    await asyncio.to_thread(warm_server, eng)
+    try:
+        yield None
+    finally:
+        if eng is not None:
+            eng.close()
