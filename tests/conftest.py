@@ -1,15 +1,12 @@
 """Tests run in float64 with fixed seeds; no GPU needed."""
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
+ROOT = Path(__file__).resolve().parent.parent  # the checkout and tests/ are on sys.path via pyproject's pytest pythonpath
 
 pytest_plugins = ["browser_utils", "dask_utils"]  # the server, browser and Dask cluster fixtures
 

@@ -49,10 +49,15 @@ def test_train_from_csv_with_partial_labels(tmp_path):
     lab = np.where(np.arange(200) < 20, y, -1)
     csv = tmp_path / "d.csv"
     csv.write_text("x,y,label\n" + "\n".join(f"{a},{b},{c}" for (a, b), c in zip(x, lab)))
-    out = cli("train", "--preset", "circles-semi", "--data", str(csv), "--epochs", "2", "--pretrain-epochs", "2",
-              "--restarts", "1", "--out", str(tmp_path / "o"), "--quiet")
+    out = cli("train", "--preset", "circles-semi", "--data", str(csv), "--label-column", "label", "--epochs", "2",
+              "--pretrain-epochs", "2", "--restarts", "1", "--out", str(tmp_path / "o"), "--quiet")
     assert out.returncode == 0, out.stderr
     assert "[pretrain]" not in out.stdout  # --quiet
+    from vmonf_core import load_checkpoint
+
+    model, extra = load_checkpoint(tmp_path / "o" / "model.pt")
+    assert model.D == 2 and "n" not in extra["run_config"]["data"]  # the preset's own dataset size is not carried over
+    assert [h["phase"] for h in extra["history"]][:2] == ["pretrain", "pretrain"]  # the labels were used
 
 
 @pytest.mark.parametrize(
@@ -82,3 +87,58 @@ def test_bad_arguments_give_one_line_and_exit_2(args, message, tmp_path):
     import re
 
     assert re.search(message, lines[0]), lines[0]
+
+
+# ---------------------------------------------------------------- any-D data (issue 23)
+def _five_d(tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = np.r_[rng.normal(-2, 1, (100, 5)), rng.normal(2, 1, (100, 5))]
+    y = np.r_[np.zeros(100), np.ones(100)]
+    np.save(tmp_path / "d5.npy", np.c_[x, y])
+    return tmp_path / "d5.npy"
+
+
+def test_train_on_five_dimensional_npy_without_a_preset(tmp_path):
+    out = cli("train", "--data", str(_five_d(tmp_path)), "--label-column", "-1", "--epochs", "5", "--quiet",
+              "--out", str(tmp_path / "o"))
+    assert out.returncode == 0, out.stderr
+    m = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    cfg = json.loads((tmp_path / "o" / "config.json").read_text())
+    assert cfg["recipe"] == "generic" and cfg["model"]["n_components"] == 2  # K from the label column's classes
+    assert m["ari"] > 0.9 and "gmm" in m["baselines"]
+    from vmonf_core import load_checkpoint
+
+    assert load_checkpoint(tmp_path / "o" / "model.pt")[0].D == 5
+
+
+def test_sweep_on_five_dimensional_data_with_mean_sd_csv_and_baselines(tmp_path):
+    out = cli("sweep", "--data", str(_five_d(tmp_path)), "--label-column", "-1", "--seeds", "0-1", "--epochs", "3",
+              "--format", "csv", "--out", str(tmp_path / "o"))
+    assert out.returncode == 0, out.stderr
+    recs = json.loads((tmp_path / "o" / "sweep.json").read_text())
+    assert len(recs) == 2 and {"kmeans", "gmm"} <= set(recs[0]["baselines"])
+    head, *rows = (tmp_path / "o" / "summary.csv").read_text().strip().splitlines()
+    assert "ari_mean" in head and "ari_sd" in head and [r.split(",")[0] for r in rows][:2] == ["vmonf spectral", "kmeans"]
+
+
+@pytest.mark.parametrize("content, extra, message", [
+    ("a,b,c\n" + "1,2,3\n" * 3 + "1,2\n", [], "different numbers of columns"),
+    ("a,b\n1,2\n3,nan\n", ["--n-components", "2"], "NaN or infinite"),
+    ("a,b\n1,x\n3,4\n", ["--n-components", "2"], "non-numeric"),
+    ("a,b\n1,2\n3,4\n5,6\n", ["--n-components", "3"], "2\\*K"),
+    ("a,b,l\n" + "".join(f"{i},{i * i % 7},{[5, -1][i % 2]}\n" for i in range(40)), ["--label-column", "l", "--n-components", "2"],
+     "labels must be in"),
+    ("0.5,1.5,2\n0.1,0.2,3\n", [], "--n-components"),  # never guessing that the whole-number column is a label
+    ("a,b\n1,2\n3,4\n", ["--n", "5"], "built-in dataset"),
+])
+def test_bad_data_files_give_one_line_and_exit_2(content, extra, message, tmp_path):
+    import re
+
+    f = tmp_path / "d.csv"
+    f.write_text(content)
+    out = cli("train", "--data", str(f), *extra, "--epochs", "1", "--out", str(tmp_path / "o"), cwd=tmp_path)
+    assert out.returncode == 2, (out.stdout, out.stderr)
+    lines = [ln for ln in out.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and re.search(message, lines[0]), lines

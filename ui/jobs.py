@@ -13,11 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
-import torch
 
-from vmonf_core.engine import PREVIEW_FRAMES, Job
+from vmonf_core.engine import PREVIEW_FRAMES, Job, model_from_result
 from vmonf_core.experiments import Data
-from vmonf_core.mixture import ModelConfig, VMoNF
+from vmonf_core.mixture import VMoNF
 
 from . import state as S
 from .cluster import engine, engine_or_error
@@ -82,10 +81,8 @@ def resume(job_key: str) -> None:
 
 
 def model_of(result: dict[str, Any]) -> VMoNF:
-    """Rebuild the model from a job's plain-data result."""
-    model = VMoNF.from_config(ModelConfig.from_dict(result["model_config"])).to(getattr(torch, result["dtype"]))
-    model.load_state_dict(result["model_state"])
-    return model.eval()
+    """Rebuild the model from a job's plain-data result (:func:`vmonf_core.engine.model_from_result`)."""
+    return model_from_result(result)
 
 
 def progress_text(job: Job) -> str:

@@ -17,9 +17,11 @@ _EXPORTS = {
     "ModelConfig": "mixture", "VMoNF": "mixture", "load_checkpoint": "mixture", "save_checkpoint": "mixture",
     "TrainConfig": "training", "Trainer": "training", "TrainingError": "training", "TrainResult": "training",
     "fit": "training", "resolve_device": "training", "validate_data": "training",
+    "VariationalFlowMixture": "estimator",
 }
 
 if TYPE_CHECKING:
+    from .estimator import VariationalFlowMixture
     from .metrics import baselines, clustering_metrics, contingency, hungarian_accuracy
     from .mixture import ModelConfig, VMoNF, load_checkpoint, save_checkpoint
     from .training import TrainConfig, Trainer, TrainingError, TrainResult, fit, resolve_device, validate_data
@@ -37,6 +39,7 @@ def __dir__() -> list[str]:
     return sorted([*globals(), *_EXPORTS])
 
 __all__ = [
+    "VariationalFlowMixture",
     "VMoNF",
     "ModelConfig",
     "TrainConfig",

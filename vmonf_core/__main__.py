@@ -1,4 +1,5 @@
-"""Command line: ``python -m vmonf_core train --preset NAME ...`` and ``python -m vmonf_core presets``.
+"""Command line: ``python -m vmonf_core train|sweep --preset NAME ...`` or ``--data FILE`` (any dimension), and
+``python -m vmonf_core presets``; installed, the same as ``vmonf``.
 
 Errors in arguments or data print one line and exit with code 2.
 """
@@ -12,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .experiments import PRESETS, RECIPES, jsonable_metrics, resolve, run
+from .experiments import PRESETS, RECIPES, jsonable_metrics, resolve, run, table_config
 from .mixture import ModelConfig, save_checkpoint
 from .runtime import configure_torch
 from .training import TrainConfig, TrainingError
@@ -79,13 +80,21 @@ def build_parser() -> argparse.ArgumentParser:
     _common(w, train=False)
     w.add_argument("--seeds", required=True, type=_seed_range, help="e.g. 0-9 or 0,3,7")
     w.add_argument("--init", dest="inits", type=_str_list, help="comma-separated starts, e.g. random,kmeans,spectral,truth")
+    w.add_argument("--format", choices=("markdown", "csv"), default="markdown", help="the summary table's format")
+    w.add_argument("--baselines", type=_bool, default=True, metavar="BOOL",
+                   help="also run k-means, GaussianMixture and spectral clustering on each cell's split (default true)")
     return p
 
 
 def _common(t: argparse.ArgumentParser, train: bool = True) -> None:
-    t.add_argument("--preset", required=True, choices=sorted(PRESETS))
+    t.add_argument("--preset", choices=sorted(PRESETS), help="a built-in setup (required unless --data is given)")
     t.add_argument("--recipe", default="default", choices=RECIPES, help="our default recipe or the thesis-faithful one")
-    t.add_argument("--data", type=str, help="CSV with columns x,y[,label] (label -1 = unlabeled)")
+    t.add_argument("--data", type=str, help="your data, any dimension: a CSV (header row optional), .npy or .npz; every "
+                                            "column is a feature unless --label-column names one. Without --preset: "
+                                            "the generic recipe (experiments.GENERIC), epochs by data size")
+    t.add_argument("--label-column", type=str, metavar="NAME|INDEX",
+                   help="the --data column holding labels (-1 = unlabeled; a column without -1 is the ground truth "
+                        "that ARI, NMI and accuracy are measured against)")
     t.add_argument("--out", required=True, help="output folder")
     t.add_argument("--scheduler", type=str, help="Dask scheduler address (default: $VMONF_SCHEDULER; sweep starts a local "
                                                  "cluster when neither is set; train runs in this process)")
@@ -140,9 +149,27 @@ def _overrides(args: argparse.Namespace) -> tuple[dict, dict, dict]:
             model[name] = value
         else:
             train[name] = value
-    if args.data:
-        data["csv"] = args.data
     return data, model, train
+
+
+# data options that describe a built-in dataset: they cannot apply to a file
+_BUILTIN_DATA = set(_DATA_OPTIONS) - {"test_fraction", "labels_per_class", "labeled_classes"}
+
+
+def _config(args: argparse.Namespace, train_overrides: dict | None = None) -> dict[str, Any]:
+    """The run configuration of ``train``/``sweep``: a preset, or a data file (with or without a preset)."""
+    data, model, train = _overrides(args)
+    train.update(train_overrides or {})
+    if args.label_column is not None and not args.data:
+        raise ValueError("--label-column names a column of --data; give --data too")
+    if not args.data:
+        if args.preset is None:
+            raise ValueError("give --preset NAME (see `presets`) or --data FILE")
+        return resolve(args.preset, args.recipe, data, model, train)
+    given = sorted(set(data) & _BUILTIN_DATA)
+    if given:
+        raise ValueError(f"--{given[0].replace('_', '-')} describes a built-in dataset; it does not apply to --data")
+    return table_config(args.data, args.label_column, args.preset, args.recipe, data, model, train)
 
 
 def cmd_presets() -> None:
@@ -183,12 +210,25 @@ def _engine(args: argparse.Namespace, required: bool):
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    data, model, train = _overrides(args)
-    if data.get("csv"):
-        raise ValueError("sweep runs presets; --data is not supported here")
     from .engine import SWEEP_FIELDS, sweep_configs
+    from .experiments import load_data, validate
 
-    cfgs = sweep_configs(args.preset, args.seeds, args.inits, args.recipe, data, model, train)
+    shared = None
+    if args.data:  # one table, read and split once here (a remote worker need not see the file): cells vary seed/init
+        base = _config(args)
+        cfgs = []
+        for init in list(args.inits or [None]):
+            for seed in args.seeds:
+                cfg = json.loads(json.dumps(base))
+                cfg["train"].update({"seed": int(seed), **({"init": init} if init else {})})
+                validate(dict(cfg, model=dict(cfg["model"], dim=2)))  # options only: the dimension was checked above
+                cfgs.append(cfg)
+        shared = load_data(base)
+    else:
+        if args.preset is None:
+            raise ValueError("give --preset NAME (see `presets`) or --data FILE")
+        data, model, train = _overrides(args)
+        cfgs = sweep_configs(args.preset, args.seeds, args.inits, args.recipe, data, model, train)
     out = _out_dir(args.out)
     eng = _engine(args, required=True)
     cols = ("init", "seed", "ari", "nmi", "accuracy", "elbo", "log_px", "test_log_likelihood", "seconds", "worker")
@@ -198,36 +238,77 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(" ".join(f"{r[c]:>10.4f}" if isinstance(r[c], float) else f"{str(r[c])[-10:]:>10}" for c in cols), flush=True)
 
     try:
-        records = eng.sweep(cfgs, on_record=show)
+        records = eng.sweep(cfgs, on_record=show, data=shared, with_baselines=args.baselines)
     finally:
         eng.close()
-    (out / "sweep.json").write_text(json.dumps([{k: r[k] for k in (*SWEEP_FIELDS, "best_restart")} for r in records], indent=2))
-    print(summary_table(records))
+    keep = (*SWEEP_FIELDS, "best_restart", "baselines")
+    (out / "sweep.json").write_text(json.dumps([{k: r[k] for k in keep if k in r} for r in records], indent=2))
+    table = summary_table(records, args.format)
+    print(table)
+    if args.format == "csv":
+        (out / "summary.csv").write_text(table + "\n")
     print(f"wrote {out / 'sweep.json'} ({len(records)} runs)")
     return 0
 
 
-def summary_table(records: list[dict[str, Any]]) -> str:
-    """Markdown: per init, the median [min, max] of ARI, ELBO, log p(x) and test log-lik, and how often ARI >= 0.95."""
+SUMMARY_METRICS = ("ari", "nmi", "accuracy", "elbo", "log_px", "test_log_likelihood", "seconds")
+
+
+def summary_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per method (each init of VMoNF, then each baseline): runs, and mean, sd, median, min and max of every metric."""
     import numpy as np
 
-    lines = ["| init | runs | ARI median [range] | ARI >= 0.95 | ELBO median [range] | log p(x) median | test log-lik median | median s |",
-             "|---|---|---|---|---|---|---|---|"]
-    for init in dict.fromkeys(r["init"] for r in records):
-        rs = [r for r in records if r["init"] == init]
-        col = lambda k, rs=rs: np.array([r[k] for r in rs], dtype=float)  # noqa: E731
-        ari, elbo = col("ari"), col("elbo")
-        lines.append(f"| {init} | {len(rs)} | {np.median(ari):.2f} [{ari.min():.2f}, {ari.max():.2f}] | {int((ari >= 0.95).sum())}/{len(rs)} "
-                     f"| {np.median(elbo):.3f} [{elbo.min():.3f}, {elbo.max():.3f}] | {np.median(col('log_px')):.3f} "
-                     f"| {np.median(col('test_log_likelihood')):.3f} | {np.median(col('seconds')):.1f} |")
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        groups.setdefault(f"vmonf {r['init']}", []).append(r)
+    seen: set[tuple[str, int]] = set()
+    for r in records:  # a seed's baselines once, however many inits ran on it
+        for name, b in (r.get("baselines") or {}).items():
+            if (name, r["seed"]) not in seen:
+                seen.add((name, r["seed"]))
+                groups.setdefault(name, []).append(b)
+    rows = []
+    for name, rs in groups.items():
+        row: dict[str, Any] = {"method": name, "runs": len(rs)}
+        for k in SUMMARY_METRICS:
+            v = np.array([r[k] for r in rs if k in r and r[k] is not None], dtype=float)
+            v = v[np.isfinite(v)]
+            if len(v):
+                row.update({f"{k}_mean": float(v.mean()), f"{k}_sd": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
+                            f"{k}_median": float(np.median(v)), f"{k}_min": float(v.min()), f"{k}_max": float(v.max())})
+        rows.append(row)
+    return rows
+
+
+def summary_table(records: list[dict[str, Any]], fmt: str = "markdown") -> str:
+    """The sweep's summary: per method, mean ± sd and median [min, max] of ARI, the ELBO, log p(x) and the held-out
+    log-likelihood, and how often ARI >= 0.95. ``fmt="csv"``: every statistic of :func:`summary_rows` as columns."""
+    rows = summary_rows(records)
+    if fmt == "csv":
+        cols = ["method", "runs"] + [f"{k}_{s}" for k in SUMMARY_METRICS for s in ("mean", "sd", "median", "min", "max")]
+        return "\n".join([",".join(cols)] + [",".join("" if r.get(c) is None else (f"{r[c]:.6g}" if isinstance(r[c], float)
+                                                                                    else str(r[c])) for c in cols)
+                                                for r in rows])
+
+    def cell(r: dict[str, Any], k: str, digits: int) -> str:
+        if f"{k}_mean" not in r:
+            return "-"
+        return (f"{r[k + '_mean']:.{digits}f} ± {r[k + '_sd']:.{digits}f} (median {r[k + '_median']:.{digits}f} "
+                f"[{r[k + '_min']:.{digits}f}, {r[k + '_max']:.{digits}f}])")
+
+    lines = ["| method | runs | ARI mean ± sd (median [range]) | ARI >= 0.95 | ELBO | test log-lik | mean s |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        ours = [x for x in records if f"vmonf {x['init']}" == r["method"]]
+        hits = f"{sum(1 for x in ours if x['ari'] >= 0.95)}/{len(ours)}" if ours else "-"
+        secs = f"{r['seconds_mean']:.1f}" if "seconds_mean" in r else "-"
+        lines.append(f"| {r['method']} | {r['runs']} | {cell(r, 'ari', 2)} | {hits} | {cell(r, 'elbo', 3)} "
+                     f"| {cell(r, 'test_log_likelihood', 3)} | {secs} |")
     return "\n".join(lines)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    data, model, train = _overrides(args)
-    cfg = resolve(args.preset, args.recipe, data, model, train)
-    if cfg["data"].get("csv"):
-        cfg["data"].pop("name", None)
+    cfg = _config(args)
     out = _out_dir(args.out)
     eng = _engine(args, required=False)
     if eng is not None:
@@ -250,8 +331,8 @@ def _train_on_cluster(eng, cfg: dict[str, Any], out: Path, args: argparse.Namesp
     """``train`` on a Dask cluster: the same task the app submits; progress printed as it arrives."""
     import time
 
+    from .engine import model_from_result
     from .experiments import load_data
-    from .mixture import VMoNF
 
     data = load_data(cfg)
     try:
@@ -272,10 +353,8 @@ def _train_on_cluster(eng, cfg: dict[str, Any], out: Path, args: argparse.Namesp
                 raise ValueError(job.error)
             raise TrainingError(job.error or f"the job ended as {job.status}")
         r = job.result
-        model = VMoNF.from_config(ModelConfig.from_dict(r["model_config"]))
-        model.load_state_dict(r["model_state"])
         print(f"trained on worker {job.worker}")
-        _write(out, cfg, dict(r["metrics"], history=r["history"]), model.eval())
+        _write(out, cfg, dict(r["metrics"], history=r["history"]), model_from_result(r))
     finally:
         eng.close()
     return 0
@@ -290,7 +369,9 @@ def _write(out: Path, cfg: dict[str, Any], raw_metrics: dict[str, Any], model) -
     keys = [k for k in ("ari", "nmi", "accuracy", "test_log_likelihood", "elbo", "seconds") if k in metrics]
     print("vmonf   " + "  ".join(f"{k} {metrics[k]:.4f}" for k in keys))
     for b, v in metrics.get("baselines", {}).items():
-        print(f"{b:<7} " + "  ".join(f"{k} {v[k]:.4f}" for k in ("ari", "nmi", "accuracy", "test_log_likelihood") if k in v))
+        shown = [f"{k} {v[k]:.4f}" for k in ("ari", "nmi", "accuracy", "test_log_likelihood") if k in v]
+        if shown:  # spectral clustering has no likelihood, and without true classes nothing to compare
+            print(f"{b:<7} " + "  ".join(shown))
     print(f"wrote {out / 'metrics.json'} and {out / 'model.pt'}")
 
 

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 # engine client starts the local cluster before its page has imported torch (issue 20: a fresh Home sooner).
 
 __all__ = ["Engine", "EngineSettings", "Job", "JobLost", "QueueFull", "settings_from_env", "train_task", "sweep_task",
-           "pack", "unpack", "SWEEP_FIELDS"]
+           "pack", "unpack", "SWEEP_FIELDS", "model_from_result"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -288,15 +288,31 @@ def preview_stride(epochs: int, frames: int) -> int:
     return max(1, -(-int(epochs) // max(1, int(frames))))
 
 
-def sweep_task(cfg: dict[str, Any], data: Data | None = None) -> dict[str, Any]:
-    """One sweep cell, run inside a Dask worker: train and score ``cfg``; returns a flat record."""
+def model_from_result(result: dict[str, Any]):
+    """The :class:`~vmonf_core.mixture.VMoNF` of a job's plain-data result, in the dtype it was trained in, eval mode
+    (the one rebuild that the app and the CLI share)."""
+    import torch
+
+    from .mixture import ModelConfig, VMoNF
+
+    model = VMoNF.from_config(ModelConfig.from_dict(result["model_config"])).to(getattr(torch, result["dtype"]))
+    model.load_state_dict(result["model_state"])
+    return model.eval()
+
+
+BASELINE_FIELDS = ("ari", "nmi", "accuracy", "test_log_likelihood")
+
+
+def sweep_task(cfg: dict[str, Any], data: Data | None = None, with_baselines: bool = False) -> dict[str, Any]:
+    """One sweep cell, run inside a Dask worker: train and score ``cfg``; returns a flat record (with the baselines'
+    metrics on the same split under ``"baselines"`` when asked)."""
     from distributed import get_worker
 
     from .experiments import run
     from .runtime import configure_torch, provenance
 
     configure_torch(1)
-    out = run(cfg, data=data, with_baselines=False)
+    out = run(cfg, data=data, with_baselines=with_baselines)
     m = out.metrics
     rec = {"preset": cfg.get("preset"), "seed": cfg["train"].get("seed", 0), "init": cfg["train"].get("init", "random"),
            "elbo": m["elbo"], "log_px": m["log_px"], "test_log_likelihood": m["test_log_likelihood"],
@@ -304,6 +320,8 @@ def sweep_task(cfg: dict[str, Any], data: Data | None = None) -> dict[str, Any]:
     for k in ("ari", "nmi", "accuracy"):
         rec[k] = m.get(k, float("nan"))
     rec["best_restart"] = m["best_restart"]
+    if with_baselines:
+        rec["baselines"] = {name: {k: float(v[k]) for k in BASELINE_FIELDS if k in v} for name, v in m["baselines"].items()}
     rec["made_on"] = provenance()  # the worker's CPU and kernel path: the exact figures are reproduced only there
     return rec
 
@@ -569,13 +587,16 @@ class Engine:
 
     # -------------------------------------------------------------- sweep
     def sweep(self, configs: Iterable[dict[str, Any]], on_record: Callable[[dict[str, Any]], None] | None = None,
-              data: Data | None = None) -> list[dict[str, Any]]:
-        """Run every configuration in parallel on the cluster; returns one record per config (in the given order)."""
+              data: Data | None = None, with_baselines: bool = False) -> list[dict[str, Any]]:
+        """Run every configuration in parallel on the cluster; returns one record per config (in the given order).
+
+        ``data``: one dataset for every cell (else each loads its config's, split by its seed); ``with_baselines``:
+        each record also carries k-means', GaussianMixture's and spectral clustering's metrics on its split."""
         from distributed import as_completed
 
         configs = list(configs)
         client = self.client
-        futures = [client.submit(sweep_task, cfg, data, key=f"vmonf-sweep-{uuid.uuid4().hex[:12]}", pure=False,
+        futures = [client.submit(sweep_task, cfg, data, with_baselines, key=f"vmonf-sweep-{uuid.uuid4().hex[:12]}", pure=False,
                                  resources=self.resources_for(cfg)) for cfg in configs]
         index = {f.key: i for i, f in enumerate(futures)}
         out: list[dict[str, Any] | None] = [None] * len(futures)

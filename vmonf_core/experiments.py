@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ from .metrics import baselines, clustering_metrics, contingency
 from .mixture import ModelConfig
 from .training import TrainConfig, Trainer, TrainResult
 
-__all__ = ["PRESETS", "resolve", "load_data", "Data", "run", "RunOutput",
+__all__ = ["PRESETS", "GENERIC", "auto_epochs", "table_config", "resolve", "load_data", "Data", "run", "RunOutput",
            "label_subset", "score", "jsonable_metrics", "split_data", "make_trainer", "uncertain_points", "redraws_noise"]
 
 _TOY_MODEL = dict(flow="realnvp", depth=4, hidden=32, hidden_layers=2, posterior_hidden=[64, 64], posterior_batch_norm=True)
@@ -90,6 +91,70 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 RECIPES = ("default", "thesis")
 
+# The recipe for data the project knows nothing about: a file of any dimension (the CLI's --data without --preset)
+# and the scikit-learn estimator's defaults (vmonf_core.estimator reads it). A self-tuning spectral start kept by a
+# gentle step, as on the pinwheel; bench/estimator.py measures it against k-means, GMM and spectral clustering.
+GENERIC: dict[str, Any] = {
+    "data": {"test_fraction": 0.2},
+    "model": dict(flow="realnvp", depth=4, hidden=32, hidden_layers=2, posterior_hidden=[64, 64], posterior_batch_norm=True,
+                  restarts=2),
+    "train": dict(batch_size=128, lr=4e-3, init="spectral", init_epochs=15, t0=1.0, t_decay=1e-3, t_min=0.1),
+}
+AUTO_STEPS = 600  # minibatch steps that automatic epochs aim at
+AUTO_EPOCHS = (20, 300)  # ... within these bounds
+
+
+def auto_epochs(n_samples: int, batch_size: int) -> int:
+    """Epochs for data of unknown size: about :data:`AUTO_STEPS` minibatch steps, within :data:`AUTO_EPOCHS`
+    (enough steps for a few hundred points, a few passes over large data).
+
+    Example:
+        >>> auto_epochs(50, 50), auto_epochs(1000, 128), auto_epochs(100_000, 128)
+        (300, 75, 20)
+    """
+    steps_per_epoch = -(-n_samples // batch_size)
+    lo, hi = AUTO_EPOCHS
+    return int(min(hi, max(lo, -(-AUTO_STEPS // steps_per_epoch))))
+
+
+def table_config(path: str, label_column: str | int | None = None, preset: str | None = None, recipe: str = "default",
+                 data: dict | None = None, model: dict | None = None, train: dict | None = None) -> dict[str, Any]:
+    """A validated run configuration for a data file of any dimension (:func:`vmonf_core.tables.load_table`).
+
+    Without a preset it uses :data:`GENERIC`, with ``epochs`` from :func:`auto_epochs` unless given; with one, the
+    preset's model and training settings (its dataset's own options, such as ``n``, are not carried over). ``K``
+    (``model["n_components"]``) is required unless the file's label column holds labels: then it is their number of
+    classes.
+
+    Raises:
+        ValueError: the file cannot be read, or no ``K`` can be found, or an option is invalid.
+    """
+    from .tables import load_table
+
+    x, y = load_table(path, label_column)
+    model, train = dict(model or {}), dict(train or {})
+    if preset is not None:
+        base = resolve(preset, recipe)
+        base_model, base_train = base["model"], base["train"]
+        tf = base["data"].get("test_fraction", 0.2)
+    else:
+        base_model, base_train, tf = dict(GENERIC["model"]), dict(GENERIC["train"]), GENERIC["data"]["test_fraction"]
+    if "n_components" not in model and "n_components" not in base_model:
+        classes = np.unique(y[y >= 0]) if y is not None else []
+        if len(classes) < 1:
+            raise ValueError("give the number of components (--n-components): the file has no label column to count")
+        model["n_components"] = int(len(classes))
+    cfg_train = {**base_train, **train}
+    if "epochs" not in cfg_train:
+        n_train = len(x) - int(round((data or {}).get("test_fraction", tf) * len(x)))
+        cfg_train["epochs"] = auto_epochs(max(n_train, 1), min(int(cfg_train["batch_size"]), max(n_train, 1)))
+    cfg = {"preset": preset, "recipe": recipe if preset else "generic",
+           "data": {"path": str(path), "label_column": label_column, "test_fraction": tf, **(data or {})},
+           "model": {**base_model, **model, "dim": int(x.shape[1])}, "train": cfg_train}
+    validate(cfg)
+    cfg["model"].pop("dim")  # filled from the data when the model is built (make_trainer)
+    return cfg
+
 
 def resolve(
     preset: str, recipe: str = "default", data: dict | None = None, model: dict | None = None, train: dict | None = None
@@ -130,7 +195,7 @@ def validate(cfg: dict[str, Any]) -> None:
     if cfg["data"].get("dequantize", "fixed") not in ("fixed", "epoch"):
         raise ValueError(f"dequantize must be 'fixed' or 'epoch', got {cfg['data'].get('dequantize')!r}")
     model = dict(cfg["model"])
-    model.setdefault("dim", 2)
+    model.setdefault("dim", 2)  # the toy sets; a file's dimension is set by table_config
     if cfg["data"].get("name") == "mnist":
         model["dim"] = {28: 784, 14: 196}.get(cfg["data"].get("size", 28), 784)
     ModelConfig.from_dict(model)
@@ -226,7 +291,12 @@ def load_data(cfg: dict[str, Any], seed: int | None = None) -> Data:
     tf = d.get("test_fraction", 0.2)
     name = d.get("name")
     image_size = None
-    if d.get("csv"):
+    if d.get("path"):  # a file of any dimension
+        from .tables import load_table
+
+        x, y = load_table(d["path"], d.get("label_column"))
+        name = Path(d["path"]).name
+    elif d.get("csv"):
         x, y = load_csv(d["csv"])
     elif name == "mnist":
         images, y = load_mnist(d.get("digits", [0, 1, 2, 3, 4]), path=d.get("mnist_dir"), n=d.get("n"), seed=seed)

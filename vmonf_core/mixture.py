@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -151,6 +152,8 @@ class VMoNF(nn.Module):
 
     def as_tensor(self, x: Any) -> Tensor:
         """Convert ``x`` to a ``(N, D)`` tensor on the model's device and dtype, validated."""
+        if isinstance(x, np.ndarray) and not x.flags.writeable:
+            x = np.array(x)  # torch cannot wrap a read-only array (a memmap, a broadcast view): copied
         x = torch.as_tensor(x, dtype=self.dtype, device=self.device)
         if x.dim() != 2 or x.shape[1] != self.D:
             raise ValueError(f"expected data of shape (N, {self.D}), got {tuple(x.shape)}")
@@ -288,7 +291,8 @@ class VMoNF(nn.Module):
         if not 0 <= r < self.R:
             raise ValueError(f"restart must be in [0, {self.R - 1}], got {r}")
         cfg = dataclasses.replace(self.config, restarts=1)
-        new = VMoNF.from_config(cfg).to(device=self.device, dtype=self.dtype)
+        with torch.random.fork_rng(devices=[]):  # its random initial weights are overwritten: leave the global RNG be
+            new = VMoNF.from_config(cfg).to(device=self.device, dtype=self.dtype)
         target = new.state_dict()
         state = {}
         for key, value in self.state_dict().items():
@@ -437,6 +441,11 @@ def load_checkpoint(path_or_file: Any, map_location: str | torch.device = "cpu")
             payload = torch.load(io.BytesIO(data), map_location=map_location, weights_only=True)
         except (MemoryError, RecursionError):
             raise
+        except RuntimeError as e:
+            if "CUDA" in str(e) or "cuda" in str(e):  # a device this machine lacks: not a bad file
+                raise ValueError(f"map_location={map_location!r} asks for a CUDA device this machine does not have; "
+                                 "load the checkpoint with map_location='cpu'") from None
+            raise ValueError(f"not a valid VMoNF checkpoint (RuntimeError: {str(e).strip()[:160]})") from None
         except Exception as e:  # pickle with forbidden globals, corrupt records, ...
             first = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
             first = first.split("weights_only")[0].rstrip(" .(") or type(e).__name__  # never suggest unsafe loading
@@ -453,7 +462,8 @@ def load_checkpoint(path_or_file: Any, map_location: str | torch.device = "cpu")
         dtype = getattr(torch, str(payload.get("dtype", "float32")), None)
         if dtype not in (torch.float32, torch.float64):
             raise ValueError(f"unsupported checkpoint dtype {payload.get('dtype')!r}")
-        model = VMoNF.from_config(config).to(dtype)
+        with torch.random.fork_rng(devices=[]):  # initial weights, overwritten below: the global RNG is left alone
+            model = VMoNF.from_config(config).to(dtype)
         expected = model.state_dict()
         if "temperature" not in state:  # checkpoints from before the buffer: T = 1
             state = {**state, "temperature": torch.ones((), dtype=dtype)}

@@ -11,6 +11,7 @@ import contextlib
 import copy
 import dataclasses
 import math
+import re
 import threading
 import time
 import warnings
@@ -105,8 +106,7 @@ class TrainConfig:
             raise ValueError(f"semi_mode must be 'interleave' or 'alternate', got {self.semi_mode!r}")
         if self.init not in INITS:
             raise ValueError(f"init must be one of {list(INITS)}, got {self.init!r}")
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
+        check_device_name(self.device)
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
 
@@ -121,13 +121,42 @@ class TrainConfig:
         return cls(**d)
 
 
+DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d{1,3})?|mps")
+
+
+def check_device_name(name: Any) -> None:
+    """Raise ``ValueError`` unless ``name`` is ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``.
+
+    Example:
+        >>> check_device_name("cuda:1")
+    """
+    if not isinstance(name, str) or not DEVICE_PATTERN.fullmatch(name):
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {name!r}")
+
+
 def resolve_device(name: str = "auto") -> torch.device:
-    """``auto`` picks CUDA when available, else the CPU."""
+    """The torch device for ``name``: ``"auto"`` picks CUDA when available, else the CPU; ``"cuda"``,
+    ``"cuda:N"`` and ``"mps"`` must exist on this machine.
+
+    Raises:
+        ValueError: a malformed name, or a device this machine does not have (said as such).
+
+    Example:
+        >>> resolve_device("cpu")
+        device(type='cpu')
+    """
+    check_device_name(name)
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' requested but CUDA is not available")
-    return torch.device(name)
+    device = torch.device(name)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {name!r} requested but CUDA is not available on this machine")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ValueError(f"device {name!r} requested but this machine has {torch.cuda.device_count()} CUDA device(s)")
+    if device.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise ValueError("device 'mps' requested but Apple's MPS backend is not available on this machine")
+    return device
 
 
 def validate_data(x: Any, K: int, labels: Any = None) -> tuple[np.ndarray, np.ndarray | None]:
@@ -137,7 +166,7 @@ def validate_data(x: Any, K: int, labels: Any = None) -> tuple[np.ndarray, np.nd
         ValueError: NaN/inf, wrong shape, too few or all-identical points, labels out of range.
     """
     try:
-        x = np.asarray(x, dtype=np.float64)
+        x = np.require(np.asarray(x, dtype=np.float64), requirements="W")  # a read-only input (a memmap) is copied
     except (TypeError, ValueError):
         raise ValueError("data must be a numeric array") from None
     if x.ndim != 2 or x.shape[1] < 1:
