@@ -64,3 +64,18 @@ def test_crafted_selection_events_are_dropped_not_raised():
     assert [p.get("customdata") for p in pts] == [None, 3]  # the point without x survives for index-based uses only
     for bad in (None, {}, {"selection": None}, {"selection": {"points": "x"}}, [1, 2]):
         assert selected_points(bad) == []
+
+
+@pytest.mark.parametrize("cfg", [
+    dict(dim=2, n_components=5, depth=4, hidden=32, restarts=2),
+    dict(dim=784, n_components=5, flow="realnvp", depth=5, hidden=200, hidden_layers=1, batch_norm=True),
+    dict(dim=196, n_components=3, flow="maf", depth=2, hidden=128, hidden_layers=1, batch_norm=True, posterior_hidden=[256]),
+    dict(dim=3, n_components=3, flow="lu-prelu", depth=6, batch_norm=True, posterior_batch_norm=False),
+])
+def test_the_budget_counts_every_parameter_the_model_builds(cfg):
+    """Issue 25: the closed form counted a RealNVP block as D/2 -> hidden -> D (half of the real D -> hidden -> 2D at
+    D = 784) and no batch norms, so the cap let through models twice its size."""
+    from vmonf_core import VMoNF
+    from vmonf_core.budget import parameter_count
+
+    assert parameter_count(cfg) == sum(p.numel() for p in VMoNF(**cfg).parameters())

@@ -31,7 +31,7 @@ from .figures import (
     usage_figure,
 )
 
-MAX_CHECKPOINT_BYTES = 20 * 1024 * 1024
+MAX_UPLOAD_CHECKPOINT_BYTES = 20 * 1024 * 1024  # an upload (.streamlit maxUploadSize); a file the library reads: mixture.MAX_CHECKPOINT_BYTES
 MAX_RUNS = 10  # runs kept per session for comparison
 
 
@@ -262,8 +262,8 @@ def checkpoint_uploader(key: str, dim: int | None = None):
     up = st.file_uploader("Load a checkpoint (.pt)", type=["pt"], key=key)
     if up is None:
         return None
-    if up.size > MAX_CHECKPOINT_BYTES:
-        st.error(f"That file is {up.size / 1e6:.1f} MB; checkpoints are limited to {MAX_CHECKPOINT_BYTES // 1024 // 1024} MB.")
+    if up.size > MAX_UPLOAD_CHECKPOINT_BYTES:
+        st.error(f"That file is {up.size / 1e6:.1f} MB; checkpoints are limited to {MAX_UPLOAD_CHECKPOINT_BYTES // 1024 // 1024} MB.")
         return None
     try:
         model, extra = load_checkpoint(io.BytesIO(up.getvalue()))

@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from .experiments import PRESETS, RECIPES, jsonable_metrics, resolve, run, table_config
@@ -233,22 +235,75 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     eng = _engine(args, required=True)
     cols = ("init", "seed", "ari", "nmi", "accuracy", "elbo", "log_px", "test_log_likelihood", "seconds", "worker")
     print(" ".join(f"{c:>10}" for c in cols), flush=True)
+    finished: list[dict[str, Any]] = []
 
     def show(r: dict[str, Any]) -> None:
+        finished.append(r)
         print(" ".join(f"{r[c]:>10.4f}" if isinstance(r[c], float) else f"{str(r[c])[-10:]:>10}" for c in cols), flush=True)
 
-    try:
-        records = eng.sweep(cfgs, on_record=show, data=shared, with_baselines=args.baselines)
-    finally:
-        eng.close()
+    records, interrupted = _interruptible(lambda: eng.sweep(cfgs, on_record=show, data=shared, with_baselines=args.baselines),
+                                          eng)
+    if interrupted:
+        records = sorted(finished, key=lambda r: (str(r["init"]), r["seed"]))
     keep = (*SWEEP_FIELDS, "best_restart", "baselines")
-    (out / "sweep.json").write_text(json.dumps([{k: r[k] for k in keep if k in r} for r in records], indent=2))
-    table = summary_table(records, args.format)
-    print(table)
-    if args.format == "csv":
-        (out / "summary.csv").write_text(table + "\n")
+    rows = [{k: r[k] for k in keep if k in r} for r in records]
+    payload: Any = rows if not interrupted else {"partial": True, "planned": len(cfgs), "records": rows}
+    (out / "sweep.json").write_text(json.dumps(payload, indent=2))
+    if records:
+        table = summary_table(records, args.format)
+        print(table)
+        if args.format == "csv":
+            (out / "summary.csv").write_text(table + "\n")
+    if interrupted:
+        print(f"interrupted: wrote the {len(records)} of {len(cfgs)} runs that had finished to {out / 'sweep.json'} "
+              "(marked partial)", file=sys.stderr)
+        return 130
     print(f"wrote {out / 'sweep.json'} ({len(records)} runs)")
     return 0
+
+
+def _interruptible(work: Callable[[], Any], eng) -> tuple[Any, bool]:
+    """Run ``work`` in a thread while this (main) thread waits, so that Ctrl-C and SIGTERM are noticed at once (a main
+    thread blocked inside Dask's ``as_completed`` did not see SIGINT at all). Returns ``(result, interrupted)``; on an
+    interrupt the engine is killed (:meth:`Engine.kill`), otherwise closed. An error from ``work`` is raised here."""
+    import signal
+    import threading
+
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            box["result"] = work()
+        except BaseException as e:  # noqa: BLE001 (re-raised in the main thread)
+            box["error"] = e
+        finally:
+            done.set()
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    # SIGINT too: a process started in the background by a non-interactive shell inherits SIGINT *ignored*, and Python
+    # then installs no handler (that is why "SIGINT to the sweep's PID was ignored" in issue 25)
+    old = signal.signal(signal.SIGTERM, on_term)
+    old_int = signal.signal(signal.SIGINT, signal.default_int_handler)
+    interrupted = False
+    threading.Thread(target=run, daemon=True, name="vmonf-sweep").start()
+    try:
+        while not done.wait(0.1):
+            pass
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        signal.signal(signal.SIGTERM, old)
+        signal.signal(signal.SIGINT, old_int)
+        if interrupted:
+            eng.kill()
+        else:
+            eng.close()
+    if not interrupted and "error" in box:
+        raise box["error"]
+    return box.get("result"), interrupted
 
 
 SUMMARY_METRICS = ("ari", "nmi", "accuracy", "elbo", "log_px", "test_log_likelihood", "seconds")
@@ -398,5 +453,16 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def cli() -> None:
+    """The console entry (``python -m vmonf_core``, ``vmonf``): after an interrupt the process ends at once; its
+    results are written by then, and Dask's exit handlers would spend seconds on a cluster already killed."""
+    code = main()
+    if code == 130:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    cli()

@@ -5,8 +5,9 @@ state and activations for a batch) and so by the CLI, the engine and the app, an
 
 The estimate counts float32 numbers:
 
-* parameters: per flow block, an MLP ``D/2 -> hidden^L -> D`` (RealNVP) or a MADE ``D -> hidden^L -> 2D`` (MAF), or a
-  ``D x D`` LU matrix (lu-prelu); times ``R*K`` components; plus q's MLP times ``R``;
+* parameters: counted on the model itself, its flows and q built on torch's ``meta`` device (shapes, no storage: the
+  way nanoGPT counts its parameters), so every layer is counted, batch norms included. A config whose rough count
+  (:func:`rough_parameter_count`) is already 64 times over the cap is refused without building anything;
 * training: parameters x 4 (weights, gradients, Adam's two moments) + activations ``batch x R*K x depth x
   (L*hidden + 3D) x 3`` (forward values kept for backward, with a factor for temporaries).
 
@@ -20,7 +21,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-__all__ = ["parameter_count", "training_bytes", "limit_bytes", "check_model", "check_training"]
+__all__ = ["parameter_count", "rough_parameter_count", "training_bytes", "limit_bytes", "check_model", "check_training"]
 
 FLOAT = 4
 
@@ -49,7 +50,36 @@ def _g(cfg: Any, name: str, default: Any) -> Any:
 
 
 def parameter_count(cfg: Any) -> int:
-    """Number of parameters of the model ``cfg`` (a ``ModelConfig`` or its dict) describes, all restarts included."""
+    """Number of parameters of the model ``cfg`` (a ``ModelConfig`` or its dict) describes, all restarts included:
+    its flows and posterior network built on the ``meta`` device and counted, plus the prior's ``R*K`` logits.
+
+    Example:
+        >>> from vmonf_core import VMoNF
+        >>> cfg = dict(dim=2, n_components=5, depth=4, hidden=32, restarts=2)
+        >>> parameter_count(cfg) == sum(p.numel() for p in VMoNF(**cfg).parameters())
+        True
+    """
+    rough = rough_parameter_count(cfg)
+    if FLOAT * rough > 64 * limit_bytes():  # refused anyway: do not build a giant module graph to count it
+        return rough
+    import torch
+
+    from .flows import build_flow
+    from .nets import BatchedMLP
+
+    D, K, R = int(_g(cfg, "dim", 2)), int(_g(cfg, "n_components", 2)), int(_g(cfg, "restarts", 1))
+    with torch.device("meta"):
+        flows = build_flow(_g(cfg, "flow", "realnvp"), R * K, D, depth=int(_g(cfg, "depth", 4)),
+                           hidden=int(_g(cfg, "hidden", 32)), hidden_layers=int(_g(cfg, "hidden_layers", 2)),
+                           batch_norm=bool(_g(cfg, "batch_norm", False)), max_log_scale=float(_g(cfg, "max_log_scale", 3.0)))
+        q = BatchedMLP(R, D, [int(w) for w in _g(cfg, "posterior_hidden", [64, 64])], K,
+                       batch_norm=bool(_g(cfg, "posterior_batch_norm", True)))
+    return sum(p.numel() for p in flows.parameters()) + sum(p.numel() for p in q.parameters()) + R * K
+
+
+def rough_parameter_count(cfg: Any) -> int:
+    """A closed-form count without building anything (coupling nets ``D/2 -> hidden^L -> D``, MADE ``D -> hidden^L
+    -> 2D``, LU ``D x D``; batch norms left out): within a factor of about 2 of :func:`parameter_count`."""
     D, K, R = int(_g(cfg, "dim", 2)), int(_g(cfg, "n_components", 2)), int(_g(cfg, "restarts", 1))
     depth, h, L = int(_g(cfg, "depth", 4)), int(_g(cfg, "hidden", 32)), max(1, int(_g(cfg, "hidden_layers", 2)))
     flow = _g(cfg, "flow", "realnvp")

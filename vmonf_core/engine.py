@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import threading
 import time
 import uuid
@@ -58,6 +59,59 @@ LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
         "scheduler": {"worker-saturation": 1.0},
     }
 }
+
+# tcp://host:port (or tls://); a host name, an IPv4 address or a bracketed IPv6 one; nothing else (no ";" and friends)
+SCHEDULER_ADDRESS = re.compile(r"(tcp|tls)://([A-Za-z0-9][A-Za-z0-9.\-]*|\[[0-9A-Fa-f:.]+\]):(\d{1,5})")
+CONNECT_TIMEOUT = 5.0  # seconds to reach a remote scheduler's port before saying it cannot be reached
+
+
+def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT) -> None:
+    """Raise ``ValueError`` in one sentence, within ``timeout`` seconds, unless ``address``'s port accepts a TCP
+    connection. Checked before Dask's client connects: its own failure path takes 20 s and logs tracebacks."""
+    import socket
+
+    m = SCHEDULER_ADDRESS.fullmatch(address)
+    if m is None:
+        raise ValueError(f"not a scheduler address such as tcp://127.0.0.1:8786: {address!r}")
+    host, port = m.group(2).strip("[]"), int(m.group(3))
+    if not 0 < port < 65536:
+        raise ValueError(f"the scheduler address {address!r} has no valid port")
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as e:
+        why = "timed out" if isinstance(e, TimeoutError | socket.timeout) else (e.strerror or type(e).__name__).lower()
+        raise ValueError(f"cannot reach the Dask scheduler at {address} ({why} within {timeout:.0f} s)") from None
+
+
+def connect_remote(address: str):
+    """A Dask client of the scheduler at ``address``, or ``ValueError`` in one sentence within about 10 s: the port is
+    tried first (:func:`check_reachable`), then the handshake. Something that accepts connections but is not a
+    scheduler (seen: a reply read as a giant message length, a ``MemoryError``) is said as such, and the failed
+    client is closed at once (its own clean-up waited 20 s and printed a traceback)."""
+    import asyncio
+
+    from distributed import Client
+    from distributed.comm import connect
+
+    check_reachable(address)
+
+    async def identity() -> dict:
+        comm = await connect(address, timeout=CONNECT_TIMEOUT)
+        try:
+            await comm.write({"op": "identity"})
+            return await asyncio.wait_for(comm.read(), CONNECT_TIMEOUT)
+        finally:
+            comm.abort()
+
+    try:
+        reply = asyncio.run(asyncio.wait_for(identity(), 2 * CONNECT_TIMEOUT))
+        if not (isinstance(reply, dict) and reply.get("type") == "Scheduler"):
+            raise TypeError(f"it answered as {reply.get('type') if isinstance(reply, dict) else type(reply).__name__}")
+    except (OSError, TimeoutError, MemoryError, ValueError, TypeError, EOFError) as e:
+        raise ValueError(f"cannot connect to the Dask scheduler at {address}: it does not answer as one "
+                         f"({str(e)[:60] if isinstance(e, TypeError) else type(e).__name__})") from None
+    return Client(address, set_as_default=False, timeout=f"{2 * CONNECT_TIMEOUT:.0f}s")
+
 
 SWEEP_FIELDS = ("preset", "seed", "init", "ari", "nmi", "accuracy", "elbo", "log_px", "test_log_likelihood",
                 "seconds", "worker", "made_on")
@@ -110,7 +164,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> EngineSettings:
 
     limit_bytes(env)  # a malformed VMONF_MAX_MODEL_GB stops here, with the other settings
     scheduler = (env.get("VMONF_SCHEDULER") or "").strip() or None
-    if scheduler is not None and not scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
+    if scheduler is not None and not SCHEDULER_ADDRESS.fullmatch(scheduler):
         raise ValueError(f"VMONF_SCHEDULER must be a scheduler address such as tcp://127.0.0.1:8786, got {scheduler!r}")
     cores = os.cpu_count() or 2
     return EngineSettings(
@@ -486,7 +540,7 @@ class Engine:
                 from distributed import Client
 
                 if self.settings.scheduler:
-                    self._client = Client(self.settings.scheduler, set_as_default=False, timeout="10s")
+                    self._client = connect_remote(self.settings.scheduler)
                 else:
                     self._cluster = _start_local_cluster(self.settings.workers)
                     self._client = Client(self._cluster, set_as_default=False)
@@ -523,6 +577,35 @@ class Engine:
         if cfg.get("preset") == "mnist-thesis" and any(w.get("resources", {}).get("GPU") for w in self.workers().values()):
             return {"GPU": 1}
         return None
+
+    def kill(self) -> None:
+        """End at once, for Ctrl-C and SIGTERM: the local cluster's processes (and their children) are killed, the
+        client is dropped without the handshakes of :meth:`close` (which can take seconds). A remote cluster is left
+        running; its futures die with the client's connection."""
+        import logging
+
+        import psutil
+
+        self._closed.set()
+        logging.getLogger("distributed").setLevel(logging.CRITICAL)  # the client's reconnect attempts are expected now
+        cluster, client = self._cluster, self._client
+        self._client = self._cluster = None
+        procs = []
+        if cluster is not None:
+            for spec in [getattr(cluster, "scheduler", None), *getattr(cluster, "workers", {}).values()]:
+                proc = getattr(spec, "process", None)
+                if proc is not None and getattr(proc, "pid", None):
+                    try:
+                        root = psutil.Process(proc.pid)
+                        procs += [*root.children(recursive=True), root]
+                    except psutil.NoSuchProcess:
+                        pass
+        for p in procs:
+            try:
+                p.kill()
+            except psutil.NoSuchProcess:
+                pass
+        psutil.wait_procs(procs, timeout=0.2)  # SIGKILL is not refused; zombies wait for their reaper
 
     def close(self) -> None:
         self._closed.set()
