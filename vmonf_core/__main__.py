@@ -11,8 +11,8 @@ import dataclasses
 import json
 import os
 import sys
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from .experiments import PRESETS, RECIPES, jsonable_metrics, resolve, run, table_config

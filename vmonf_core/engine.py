@@ -588,7 +588,7 @@ class Engine:
 
         self._closed.set()
         logging.getLogger("distributed").setLevel(logging.CRITICAL)  # the client's reconnect attempts are expected now
-        cluster, client = self._cluster, self._client
+        cluster = self._cluster
         self._client = self._cluster = None
         procs = []
         if cluster is not None:
