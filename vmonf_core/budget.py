@@ -5,8 +5,8 @@ state and activations for a batch) and so by the CLI, the engine and the app, an
 
 The estimate counts float32 numbers:
 
-* parameters: counted on the model itself, its flows and q built on torch's ``meta`` device (shapes, no storage: the
-  way nanoGPT counts its parameters), so every layer is counted, batch norms included. A config whose rough count
+* parameters: counted on the model itself, its flows and q built (on the CPU when small, else on torch's ``meta``
+  device: shapes, no storage, the way nanoGPT counts its parameters), so every layer is counted, batch norms included. A config whose rough count
   (:func:`rough_parameter_count`) is already 64 times over the cap is refused without building anything;
 * training: parameters x 4 (weights, gradients, Adam's two moments) + activations ``batch x R*K x depth x
   (L*hidden + 3D) x 3`` (forward values kept for backward, with a factor for temporaries).
@@ -24,6 +24,7 @@ from typing import Any
 __all__ = ["parameter_count", "rough_parameter_count", "training_bytes", "limit_bytes", "check_model", "check_training"]
 
 FLOAT = 4
+CPU_COUNT_LIMIT = 2_000_000  # parameters (roughly counted) up to which a model is counted by building it on the CPU
 
 
 def limit_bytes(env: Any = None) -> int:
@@ -51,7 +52,7 @@ def _g(cfg: Any, name: str, default: Any) -> Any:
 
 def parameter_count(cfg: Any) -> int:
     """Number of parameters of the model ``cfg`` (a ``ModelConfig`` or its dict) describes, all restarts included:
-    its flows and posterior network built on the ``meta`` device and counted, plus the prior's ``R*K`` logits.
+    its flows and posterior network built (see :data:`CPU_COUNT_LIMIT`) and counted, plus the prior's ``R*K`` logits.
 
     Example:
         >>> from vmonf_core import VMoNF
@@ -68,7 +69,10 @@ def parameter_count(cfg: Any) -> int:
     from .nets import BatchedMLP
 
     D, K, R = int(_g(cfg, "dim", 2)), int(_g(cfg, "n_components", 2)), int(_g(cfg, "restarts", 1))
-    with torch.device("meta"):
+    # a small model is simply built on the CPU (milliseconds; torch's first meta-device op imports torch._dynamo,
+    # about 1 s, which every first Playground visit and every worker's first job paid); a large one on `meta`
+    device = "cpu" if rough <= CPU_COUNT_LIMIT else "meta"
+    with torch.random.fork_rng(devices=[]), torch.device(device):  # initial weights drawn here are thrown away
         flows = build_flow(_g(cfg, "flow", "realnvp"), R * K, D, depth=int(_g(cfg, "depth", 4)),
                            hidden=int(_g(cfg, "hidden", 32)), hidden_layers=int(_g(cfg, "hidden_layers", 2)),
                            batch_norm=bool(_g(cfg, "batch_norm", False)), max_log_scale=float(_g(cfg, "max_log_scale", 3.0)))
