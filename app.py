@@ -40,6 +40,9 @@ def main() -> None:
 if __name__ == "__main__":
     main()
 else:  # the server, imported once by `streamlit run app.py`
-    from ui.cluster import lifespan
+    from starlette.middleware import Middleware
 
-    app = st.App(__file__, lifespan=lifespan)
+    from ui.cluster import lifespan
+    from ui.frame import NestedPathRedirect
+
+    app = st.App(__file__, lifespan=lifespan, middleware=[Middleware(NestedPathRedirect)])

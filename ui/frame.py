@@ -69,3 +69,48 @@ def clean_query_params() -> list[str]:
     with get_session_state().query_params() as qp:
         qp.set_initial_query_params_from_current()
     return dropped
+
+
+class NestedPathRedirect:
+    """ASGI middleware of the server (app.py's ``st.App``): a mistyped nested path gets the page it starts with.
+
+    Streamlit serves its page shell for any path, and the shell loads its scripts relative to the path, so
+    ``/playground/extra/x`` (or ``/pages/playground.py``) loaded nothing and stayed a blank white page after a long
+    wait (issue 25). Such a request is redirected to its first segment (``/playground``; ``/pages/X.py`` to ``/X``),
+    query string kept: a page name opens that page, anything else gets Streamlit's own "page not found" notice on
+    Home. Streamlit's own routes are left alone, and so is any path with one of their names in it: the page shell
+    probes ``/<page>/_stcore/health`` to find its base path, and must get Streamlit's 404 there, not a redirect.
+    """
+
+    RESERVED = frozenset({"_stcore", "static", "media", "component", "app"})
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    @staticmethod
+    def target(path: str) -> str | None:
+        """Where a request for ``path`` goes instead (``None``: serve it as it is).
+
+        Example:
+            >>> [NestedPathRedirect.target(p) for p in ("/playground/extra/x", "/pages/two_circles.py", "/mnist",
+            ...                                           "/static/js/a.js", "/playground/_stcore/health")]
+            ['/playground', '/two_circles', None, None, None]
+        """
+        parts = [p for p in path.split("/") if p]
+        if len(parts) < 2 or NestedPathRedirect.RESERVED.intersection(parts):
+            return None
+        if parts[0] == "pages" and parts[1].endswith(".py"):
+            return "/" + parts[1][: -len(".py")]
+        return "/" + parts[0]
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope.get("method") in ("GET", "HEAD"):
+            where = self.target(scope.get("path", "/"))
+            if where is not None:
+                qs = scope.get("query_string", b"").decode("latin-1")
+                location = where + ("?" + qs if qs else "")
+                await send({"type": "http.response.start", "status": 307,
+                            "headers": [(b"location", location.encode("latin-1")), (b"content-length", b"0")]})
+                await send({"type": "http.response.body", "body": b""})
+                return
+        await self.app(scope, receive, send)
