@@ -38,9 +38,10 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server(request):
     """Start the app on a free loopback port; yields its URL. Its engine is the embedded local cluster, unless the
-    module sets ``APP_SCHEDULER = "test-cluster"`` to point it (VMONF_SCHEDULER) at the test's dask scheduler."""
+    module sets ``APP_SCHEDULER = "test-cluster"`` to point it (VMONF_SCHEDULER) at the test's dask scheduler;
+    a module's ``APP_ENV`` adds environment settings."""
     port = _free_port()
-    env = dict(os.environ, PYTHONPATH=str(ROOT), VMONF_SCHEDULER="")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), VMONF_SCHEDULER="", **getattr(request.module, "APP_ENV", {}))
     if getattr(request.module, "APP_SCHEDULER", None) == "test-cluster":
         env["VMONF_SCHEDULER"] = request.getfixturevalue("dask_cluster").address
     elif getattr(request.module, "APP_SCHEDULER", None) == "fresh-cluster":

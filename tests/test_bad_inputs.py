@@ -195,6 +195,54 @@ def test_ui_checkpoint_from_another_K_is_used_with_its_own_K():
     assert at.session_state["pg_result"].model.K == 3
 
 
+GOOD_RECORD = {"epoch": 1, "elbo": -2.0, "log_px": -1.5, "temperature": 0.9, "phase": "train"}
+CRAFTED_EXTRAS = [  # issue 25 rows 2 and 3: metadata a view reads, crafted
+    ({"history": [{**GOOD_RECORD, "elbo": 10**400}]}, "elbo is too large"),
+    ({"history": [{k: v for k, v in GOOD_RECORD.items() if k != "log_px"}]}, "has no log_px"),
+    ({"history": [{**GOOD_RECORD, "test_log_likelihood": "high"}]}, "test_log_likelihood is not a number"),
+    ({"history": [{**GOOD_RECORD, "phase": "<script>"}]}, "phase must be one of"),
+    ({"history": [{**GOOD_RECORD, "epoch": -3}]}, "epoch is not a whole number"),
+    ({"run_config": [1, 2]}, "run_config must be a mapping"),
+    ({"run_config": "x"}, "run_config must be a mapping"),
+    ({"run_config": {"train": [1]}}, "run_config['train'] must be a mapping"),
+    ({"seconds": 10**400}, "seconds is too large"),
+    ({"seconds": -1}, "must not be negative"),
+]
+
+
+@pytest.mark.parametrize("extra, message", CRAFTED_EXTRAS, ids=[m for _, m in CRAFTED_EXTRAS])
+def test_ui_crafted_history_or_run_config_is_refused_at_upload(extra, message):
+    buf = io.BytesIO()
+    save_checkpoint(VMoNF(2, 3), buf, extra=extra)
+    at = page("playground")
+    at.file_uploader(key="pg_ckpt").set_value(("m.pt", buf.getvalue(), "application/octet-stream")).run()
+    assert not at.exception
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    assert "pg_use_ckpt" not in {b.key for b in at.button}  # nothing to use
+
+
+def test_ui_a_diverged_history_is_used_and_compared_with_gaps():
+    """NaN and infinite numbers in an honest history (a diverged epoch) are gaps in the curves, not errors; the
+    loaded run stays usable on every view, after leaving the page and in the comparison."""
+    hist = [GOOD_RECORD, {**GOOD_RECORD, "epoch": 2, "elbo": float("nan"), "log_px": float("-inf")},
+            {**GOOD_RECORD, "epoch": 3, "eta": float("nan"), "plan": [["train", 3]], "junk": "x"}]
+    buf = io.BytesIO()
+    save_checkpoint(VMoNF(2, 3), buf, extra={"history": hist, "run_config": {"train": {"seed": 4}}, "seconds": 2})
+    at = page("playground")
+    for _ in range(2):
+        at.file_uploader(key="pg_ckpt").set_value(("m.pt", buf.getvalue(), "application/octet-stream")).run()
+        at.button(key="pg_use_ckpt").click().run()
+        assert not at.exception and not at.error
+    runs = at.session_state["pg_runs"]
+    assert len(runs) == 2 and runs[0].history[1]["elbo"] is None and "junk" not in runs[0].history[2]
+    at.multiselect(key="pg_hist_pick").set_value([r.number for r in runs]).run()
+    assert not at.exception
+    assert {f"pg_hist_cmp_curves_{r.number}" for r in runs} <= {c.key for c in at.get("plotly_chart")}
+    at.switch_page("pages/two_circles.py").run()
+    at.switch_page("pages/playground.py").run()
+    assert not at.exception
+
+
 def test_ui_missing_mnist_folder():
     at = page("mnist")
     at.sidebar.text_input(key="mn_folder").set_value(str(__import__("pathlib").Path.home() / "no-such-mnist")).run()

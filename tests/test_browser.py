@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
 
 from browser_utils import ROOT, requires_browser
 
 SHOTS = Path(os.environ.get("VMONF_SCREENSHOTS", ROOT / "tests" / "artifacts"))
 pytestmark = requires_browser
+APP_ENV = {"VMONF_WORKERS": "1"}  # one worker (the default on 2 cores): a second tab's run queues behind the first
 
 
 def _page(browser, url: str):
@@ -154,3 +156,32 @@ def test_a_link_with_an_unusable_number_costs_only_that_setting(browser, server)
                 page.wait_for_timeout(500)
             assert box.input_value() == kept, url
         page.close()
+
+
+def test_a_closed_tab_frees_its_worker_for_the_run_queued_behind_it(browser, server):
+    """Issue 25 row 11: tab A trains a long run on the only worker, tab B's run queues behind it, A is closed. B's
+    run starts within seconds (the session's disconnect is seen; the 60 s lease is not waited for)."""
+    a = _page(browser, server + "/playground")
+    a.get_by_role("heading", name="Playground").wait_for(timeout=60_000)
+    epochs = a.get_by_label("Epochs")
+    epochs.fill("3000")
+    epochs.press("Enter")
+    a.wait_for_timeout(1500)
+    a.get_by_role("button", name="Train").click()
+    a.get_by_text(re.compile(r"running: epoch [1-9]")).first.wait_for(timeout=120_000)
+    b = _page(browser, server + "/playground")
+    b.get_by_role("heading", name="Playground").wait_for(timeout=60_000)
+    for label, value in (("Epochs", "2"), ("Restarts", "1")):
+        box = b.get_by_label(label)
+        box.fill(value)
+        box.press("Enter")
+    b.wait_for_timeout(1500)
+    b.get_by_role("button", name="Train").click()
+    b.get_by_text(re.compile(r"queued: position 1")).first.wait_for(timeout=30_000)
+    a.context.close()
+    t = time.monotonic()
+    b.get_by_text(re.compile(r"(running|done): epoch")).first.wait_for(timeout=60_000)
+    started = time.monotonic() - t
+    assert started < 10, f"the queued run started {started:.1f} s after the other tab was closed"
+    b.get_by_role("heading", name="Results").wait_for(timeout=120_000)
+    b.context.close()

@@ -221,3 +221,76 @@ def test_a_worker_trains_mnist_with_fresh_dequantisation_noise(eng):
     slim = type(data)(data.x, data.y, data.x_test, data.y_test, image_size=data.image_size, info={"name": "mnist"})
     with pytest.raises(ValueError, match="raw training images"):
         make_trainer(cfg, slim)
+
+
+def test_a_dead_embedded_scheduler_is_noticed_at_once_and_the_next_train_gets_a_new_cluster():
+    """Issue 25 row 9: the embedded scheduler is killed during a run. The page's poll says so within seconds (not
+    after Dask's 30 s connect timeout), the cluster's other processes are killed, and the next Train starts a new
+    cluster and finishes."""
+    import psutil
+
+    e = Engine(EngineSettings(scheduler=None, workers=1, max_queue=4, lease=120))
+    try:
+        data = load_data(_cfg())
+        job = e.submit("a", _cfg(epochs=3000), data)
+        _wait_running(job, timeout=120)
+        old = e._cluster
+        pids = [old.scheduler.process.pid] + [w.process.pid for w in old.workers.values()]
+        os.kill(pids[0], signal.SIGKILL)
+        t = time.monotonic()
+        while not job.poll().finished and time.monotonic() - t < 10:
+            time.sleep(0.1)
+        assert job.status == "error" and "scheduler stopped" in job.error, (job.status, job.error)
+        assert time.monotonic() - t < 3
+        time.sleep(0.5)
+        assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in pids)
+        t = time.monotonic()
+        again = e.submit("a", _cfg(epochs=2), data)  # a new cluster for this click, no second click needed
+        assert again.wait(120).status == "done", (again.status, again.error)
+        assert e._cluster is not old
+    finally:
+        e.close()
+
+
+def test_a_lost_remote_scheduler_is_named_in_one_sentence():
+    from vmonf_core.engine import SchedulerLost
+
+    cluster = __import__("dask_utils").DaskCluster(n_workers=1)
+    e = Engine(EngineSettings(scheduler=cluster.address, max_queue=4, lease=120))
+    try:
+        assert e.submit("a", _cfg(epochs=2), load_data(_cfg())).wait(120).status == "done"
+        cluster.stop()
+        t = time.monotonic()
+        with pytest.raises(SchedulerLost, match=f"lost contact with the Dask scheduler at {cluster.address}"):
+            e.submit("a", _cfg(epochs=2), load_data(_cfg()))
+        assert time.monotonic() - t < 3
+    finally:
+        e.kill()
+        cluster.stop()
+
+
+def test_finished_results_are_not_pinned_on_the_workers_and_memory_is_handed_back(dask_cluster):
+    """Issue 25 row 10: pages keep their finished jobs, but the workers forget each result once it is fetched, and
+    an idle worker hands freed memory back to the OS: its RSS returns to within 50 MB of where it started."""
+    import psutil
+
+    def rss():
+        with dask_cluster.client() as c:
+            return c.run(lambda: psutil.Process().memory_info().rss)
+
+    eng = Engine(EngineSettings(scheduler=dask_cluster.address, max_queue=16, lease=120))
+    eng.submit("warm", _cfg(epochs=20), load_data(_cfg())).wait(120)
+    time.sleep(7)  # one idle trim
+    before = rss()
+    jobs = [eng.submit(f"page{i}", _cfg(seed=i, epochs=60), load_data(_cfg())) for i in range(8)]
+    assert {j.wait(300).status for j in jobs} == {"done"}
+    keys = {f"vmonf-train-{j.id}" for j in jobs}
+    with dask_cluster.client() as c:
+        pinned = c.run(lambda dask_worker: [str(k) for k in dask_worker.data])
+    assert not keys & {k for ks in pinned.values() for k in ks}, "finished results stay pinned in worker memory"
+    time.sleep(7)
+    after = rss()
+    grew = {w: (after[w] - before[w]) / 1e6 for w in before if w in after}
+    print("worker RSS growth after 8 finished jobs held by pages (MB):", {w[-5:]: round(g) for w, g in grew.items()})
+    eng.close()
+    assert all(g < 50 for g in grew.values()), grew

@@ -82,7 +82,7 @@ def test_a_deflate_bomb_is_refused_before_inflating(monkeypatch):
 
 def test_a_complete_checkpoint_round_trips_with_its_history(tmp_path):
     m = VMoNF(2, 3)
-    hist = [{"epoch": 1, "elbo": -1.0, "temperature": 0.9}]
+    hist = [{"epoch": 1, "elbo": -1.0, "log_px": -0.8, "temperature": 0.9, "phase": "train", "step": 4}]
     m.save(tmp_path / "m.pt", extra={"history": hist, "seconds": 1.5})
     back, extra = load_checkpoint(tmp_path / "m.pt")
     assert extra["history"] == hist and extra["seconds"] == 1.5

@@ -23,7 +23,10 @@ from vmonf_core.engine import Engine, settings_from_env
 @st.cache_resource(show_spinner=False)
 def engine() -> Engine:
     """This server's engine; the local cluster (if any) starts in the background right away."""
+    from .frame import session_connected
+
     eng = Engine(settings_from_env())
+    eng.owner_alive = session_connected  # a closed tab frees its worker within seconds
     threading.Thread(target=lambda: eng.client, daemon=True, name="vmonf-cluster-start").start()
     return eng
 

@@ -254,9 +254,10 @@ def curves_figure(history: list[dict[str, Any]], height: int | None = None, stac
             if any(key in h for h in history):
                 traces.append(dict(type="scatter", x=ep, y=[h.get(key) for h in history], name=name, mode="lines",
                                    line=dict(color=color, dash=dash)))
-        traces.append(dict(type="scatter", x=ep, y=[h["log_px"] - h["elbo"] for h in history], name="gap", mode="lines",
+        gap = [None if h.get("log_px") is None or h.get("elbo") is None else h["log_px"] - h["elbo"] for h in history]
+        traces.append(dict(type="scatter", x=ep, y=gap, name="gap", mode="lines",
                            line=dict(color=STRONG[6]), showlegend=False, xaxis="x2", yaxis="y2"))
-        traces.append(dict(type="scatter", x=ep, y=[h["temperature"] for h in history], name="T", mode="lines",
+        traces.append(dict(type="scatter", x=ep, y=[h.get("temperature") for h in history], name="T", mode="lines",
                            line=dict(color=STRONG[8]), showlegend=False, xaxis="x3", yaxis="y3"))
         ranges = [elbo_phase_range(history, [t["y"] for t in traces if t.get("yaxis") is None]),
                   elbo_phase_range(history, [t["y"] for t in traces if t.get("yaxis") == "y2"])]

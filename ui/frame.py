@@ -32,6 +32,47 @@ def front_door() -> None:
 MAX_PARAM_CHARS = 64  # no setting's value is longer; a longer one is not a setting
 
 
+def _server_runtime():
+    """Streamlit's server runtime, or ``None`` (no server; AppTest runs a script with a mock in its place)."""
+    from streamlit.runtime import Runtime
+
+    if not Runtime.exists():
+        return None
+    runtime = Runtime.instance()
+    return runtime if type(runtime) is Runtime else None
+
+
+def session_id() -> str | None:
+    """This browser session's id in the server's runtime (``None`` without a server: AppTest gives every session
+    the same id, and outside a script run there is none).
+
+    Private API (``streamlit.runtime.scriptrunner``), guarded: the engine then falls back to its lease.
+    """
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        if _server_runtime() is None:
+            return None
+        ctx = get_script_run_ctx()
+        return None if ctx is None else str(ctx.session_id)
+    except Exception:  # noqa: BLE001 (a Streamlit without it)
+        return None
+
+
+def session_connected(sid: str) -> bool | None:
+    """Whether the browser session ``sid`` is still connected to this server: ``None`` when that cannot be told
+    (no server runtime, as under AppTest, or a Streamlit whose ``Runtime.is_active_session`` is gone).
+
+    A closed tab's session leaves Streamlit's active sessions at once (a reconnecting one comes back), so the
+    engine frees a closed tab's worker within seconds instead of waiting for the lease (issue 25 row 11).
+    """
+    try:
+        runtime = _server_runtime()
+        return None if runtime is None else bool(runtime.is_active_session(sid))
+    except Exception:  # noqa: BLE001 (private API moved: the lease decides)
+        return None
+
+
 def bad_query_value(value: str) -> bool:
     """Whether a URL parameter's value would break a widget: a non-finite or out-of-range number, or an overlong one.
 

@@ -20,6 +20,7 @@ from vmonf_core.mixture import VMoNF
 
 from . import state as S
 from .cluster import engine, engine_or_error
+from .frame import session_id
 from .figures import curves_figure
 from .results import ALT, RunResult, compact_previews, remember
 
@@ -34,8 +35,9 @@ STOP_WAIT = 0.6  # seconds a Stop click waits for the job to end before the page
 
 
 def owner() -> str:
-    """This browser session's id: its jobs replace each other."""
-    return S.get(S.OWNER, uuid.uuid4().hex)
+    """This browser session's id (Streamlit's, so the engine can tell when its tab is closed): its jobs replace
+    each other."""
+    return S.get(S.OWNER, session_id() or uuid.uuid4().hex)
 
 
 def start(job_key: str, cfg: dict[str, Any], data: Data, preview: dict[str, Any] | None = None,

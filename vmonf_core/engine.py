@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 # torch and the model code load inside the functions that train (in the workers) or resolve presets: the server's
 # engine client starts the local cluster before its page has imported torch (issue 20: a fresh Home sooner).
 
-__all__ = ["Engine", "EngineSettings", "Job", "JobLost", "QueueFull", "settings_from_env", "train_task", "sweep_task",
+__all__ = ["Engine", "EngineSettings", "Job", "JobLost", "QueueFull", "SchedulerLost", "settings_from_env", "train_task", "sweep_task",
            "pack", "unpack", "SWEEP_FIELDS", "model_from_result"]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +63,12 @@ LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
 # tcp://host:port (or tls://); a host name, an IPv4 address or a bracketed IPv6 one; nothing else (no ";" and friends)
 SCHEDULER_ADDRESS = re.compile(r"(tcp|tls)://([A-Za-z0-9][A-Za-z0-9.\-]*|\[[0-9A-Fa-f:.]+\]):(\d{1,5})")
 CONNECT_TIMEOUT = 5.0  # seconds to reach a remote scheduler's port before saying it cannot be reached
+SCHEDULER_CHECK_AGE = 1.0  # seconds a healthy scheduler check is trusted by polls (a submit always checks)
+SCHEDULER_CHECK_TIMEOUT = 2.0  # seconds a running scheduler's port gets to accept a connection
+DEFAULT_MAX_QUEUE = 32  # a class of 30 each pressing Train at once, and two more (issue 25)
+REAP_INTERVAL = 1.0  # seconds between the reaper's looks at the active jobs
+OWNER_GRACE = 4.0  # seconds a job's browser session may stay disconnected (a reconnecting tab) before it is cancelled
+LOST_LOCAL = "lost contact with the training cluster (its scheduler stopped); press Train to start again on a new one"
 
 
 def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT) -> None:
@@ -125,6 +131,10 @@ class QueueFull(ValueError):
     """The server's training queue is at its cap."""
 
 
+class SchedulerLost(ValueError):
+    """The scheduler no longer accepts connections (said in one sentence; see :meth:`Engine.check_scheduler`)."""
+
+
 class JobLost(RuntimeError):
     """The worker process running a job died (killed, out of memory)."""
 
@@ -136,7 +146,7 @@ class EngineSettings:
 
     scheduler: str | None = None  # tcp://HOST:PORT of an external cluster; None = embedded local cluster
     workers: int = 1  # embedded cluster: worker processes (one thread each)
-    max_queue: int = 24  # running + queued jobs of this server
+    max_queue: int = DEFAULT_MAX_QUEUE  # running + queued jobs of this server
     lease: float = 60.0  # seconds without a poll before a job is cancelled
 
 
@@ -170,7 +180,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> EngineSettings:
     return EngineSettings(
         scheduler=scheduler,
         workers=_env_int(env, "VMONF_WORKERS", max(1, cores - 1), 1, 256),
-        max_queue=_env_int(env, "VMONF_MAX_QUEUE", 24, 1, 10_000),
+        max_queue=_env_int(env, "VMONF_MAX_QUEUE", DEFAULT_MAX_QUEUE, 1, 10_000),
         lease=float(_env_int(env, "VMONF_LEASE_SECONDS", 60, 5, 86_400)),
     )
 
@@ -235,8 +245,38 @@ class Warmup(WorkerPlugin):
         torch.optim.Adam([torch.zeros(1, requires_grad=True)], fused=True)
         # the worker's own client (progress queue, stop event) takes ~3 s to connect the first time: do it now
         threading.Thread(target=worker._get_client, daemon=True, name="vmonf-warm-client").start()
+        if "vmonf-trim" not in worker.periodic_callbacks:
+            from tornado.ioloop import PeriodicCallback
+
+            seen = {"transitions": -1}
+            pc = PeriodicCallback(lambda: _trim_when_idle(worker, seen), TRIM_INTERVAL * 1000)
+            worker.periodic_callbacks["vmonf-trim"] = pc  # stopped with the worker
+            pc.start()
 
     def teardown(self, worker: Any) -> None:
+        pc = worker.periodic_callbacks.pop("vmonf-trim", None)
+        if pc is not None:
+            pc.stop()
+
+
+TRIM_INTERVAL = 5.0  # seconds between an idle worker's looks at whether a finished job left memory to hand back
+
+
+def _trim_when_idle(worker: Any, seen: dict[str, int]) -> None:
+    """After jobs ended (the worker's task transitions moved on) and none runs: collect cycles and hand the freed
+    heap back to the OS (glibc's ``malloc_trim``). The embedded workers run without ``MALLOC_TRIM_THRESHOLD_``
+    (faster training), so without this a class server's workers kept every finished job's peak (issue 25 row 10)."""
+    import ctypes
+    import gc
+
+    state = worker.state
+    if state.executing_count or state.transition_counter == seen["transitions"]:
+        return
+    seen["transitions"] = state.transition_counter
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, musl): the allocator keeps its own policy
         pass
 
 
@@ -441,11 +481,19 @@ class Job:
             if self.finished:
                 return self
             try:
+                self.engine.check_scheduler()
                 done = self.future.done()
                 self._drain()
                 if done:
                     self._finish()
+            except SchedulerLost as e:
+                self._fail(str(e))
             except Exception as e:  # the cluster went away: say so, keep serving
+                try:
+                    self.engine.check_scheduler(max_age=0.0)  # its scheduler died: said plainly, a new one next time
+                except SchedulerLost as lost:
+                    self._fail(str(lost))
+                    return self
                 self._fail(f"lost contact with the training cluster ({type(e).__name__}: {str(e)[:200] or 'no details'})")
             return self
 
@@ -467,6 +515,7 @@ class Job:
         st = self.future.status
         if st == "finished":
             res = self.future.result()
+            self.future.release()  # the worker forgets the result now: a page holding the job no longer pins it
             self.result, self.history, self.worker = res, list(res["history"]), res["worker"]
             self.status = res["status"]
             if res.get("preview") is not None:
@@ -530,24 +579,73 @@ class Engine:
         self._reaper: threading.Thread | None = None
         self._closed = threading.Event()
         self._workers_cache: tuple[float, dict[str, Any]] = (0.0, {})
+        self._healthy_at = 0.0  # when the scheduler last accepted a connection (check_scheduler)
+        # Whether a job's owner (a browser session) is still connected: True, False or None (unknown: the lease
+        # decides). The app sets it from Streamlit's runtime; vmonf_core never imports streamlit.
+        self.owner_alive: Callable[[str], bool | None] | None = None
 
     # ------------------------------------------------------------ cluster
     @property
     def client(self):
-        """The Dask client, connecting (or starting the local cluster) on first use."""
+        """The Dask client, connecting (or starting the local cluster) on first use, and again after
+        :meth:`check_scheduler` found the embedded cluster's scheduler gone."""
         with self._lock:
             if self._client is None:
                 from distributed import Client
 
+                if self._closed.is_set():
+                    raise ValueError("the training engine has been shut down")
                 if self.settings.scheduler:
                     self._client = connect_remote(self.settings.scheduler)
                 else:
                     self._cluster = _start_local_cluster(self.settings.workers)
                     self._client = Client(self._cluster, set_as_default=False)
+                self._healthy_at = time.monotonic()
                 threading.Thread(target=self._warm_up, daemon=True, name="vmonf-warmup").start()
-                self._reaper = threading.Thread(target=self._reap, daemon=True, name="vmonf-lease-reaper")
-                self._reaper.start()
+                if self._reaper is None:
+                    self._reaper = threading.Thread(target=self._reap, daemon=True, name="vmonf-lease-reaper")
+                    self._reaper.start()
             return self._client
+
+    def scheduler_address(self) -> str | None:
+        """Where the scheduler listens: the configured address, or the embedded cluster's (``None`` before it)."""
+        return self.settings.scheduler or getattr(self._cluster, "scheduler_address", None)
+
+    def check_scheduler(self, max_age: float = SCHEDULER_CHECK_AGE, restart: bool = False) -> None:
+        """Raise :class:`SchedulerLost` in one sentence, at once, when the scheduler no longer accepts connections.
+
+        Dask's client notices a lost scheduler only after its connect timeout (30 s); a TCP connect to the
+        scheduler's port answers in a millisecond (refused) on this machine. A lost embedded cluster is discarded
+        (its surviving processes killed, its jobs failed) so that the next use of :attr:`client` starts a fresh one;
+        with ``restart`` (a new job is about to be submitted) that is all, nothing is raised. A healthy answer is
+        trusted for ``max_age`` seconds.
+        """
+        if self._client is None or time.monotonic() - self._healthy_at < max_age:
+            return
+        address = self.scheduler_address()
+        try:
+            if address is None:
+                raise ValueError("the embedded cluster has no scheduler address")
+            check_reachable(address, timeout=SCHEDULER_CHECK_TIMEOUT)
+        except ValueError as e:
+            with self._lock:
+                if self.settings.scheduler:
+                    raise SchedulerLost(f"lost contact with the Dask scheduler at {address} ({e})") from None
+                self._discard_local_cluster()
+            if restart:
+                return
+            raise SchedulerLost(LOST_LOCAL) from None
+        self._healthy_at = time.monotonic()
+
+    def _discard_local_cluster(self) -> None:
+        """Forget the embedded cluster after its scheduler died: kill what is left of it, fail its jobs."""
+        cluster, client = self._cluster, self._client
+        self._client = self._cluster = None
+        _kill_cluster_processes(cluster)
+        for job in list(self._jobs.values()):
+            job._fail(LOST_LOCAL)
+        if client is not None:  # its reconnect attempts would log for 30 s; closed off the caller's thread
+            threading.Thread(target=lambda: _quiet_close(client), daemon=True, name="vmonf-client-close").start()
 
     def _warm_up(self) -> None:
         try:
@@ -584,30 +682,19 @@ class Engine:
         running; its futures die with the client's connection."""
         import logging
 
-        import psutil
-
         self._closed.set()
         logging.getLogger("distributed").setLevel(logging.CRITICAL)  # the client's reconnect attempts are expected now
         cluster = self._cluster
         self._client = self._cluster = None
-        procs = []
-        if cluster is not None:
-            for spec in [getattr(cluster, "scheduler", None), *getattr(cluster, "workers", {}).values()]:
-                proc = getattr(spec, "process", None)
-                if proc is not None and getattr(proc, "pid", None):
-                    try:
-                        root = psutil.Process(proc.pid)
-                        procs += [*root.children(recursive=True), root]
-                    except psutil.NoSuchProcess:
-                        pass
-        for p in procs:
-            try:
-                p.kill()
-            except psutil.NoSuchProcess:
-                pass
-        psutil.wait_procs(procs, timeout=0.2)  # SIGKILL is not refused; zombies wait for their reaper
+        _kill_cluster_processes(cluster)
 
     def close(self) -> None:
+        """Stop the jobs and close the client and the embedded cluster; one whose scheduler is gone is killed."""
+        try:
+            self.check_scheduler(max_age=0.0, restart=True)  # a dead embedded scheduler: its remains are killed
+        except SchedulerLost:  # a remote one is gone: nothing to hand back
+            self.kill()
+            return
         self._closed.set()
         with self._lock:
             for job in list(self._jobs.values()):
@@ -626,7 +713,9 @@ class Engine:
 
         Raises:
             QueueFull: the server already has ``max_queue`` active jobs.
+            SchedulerLost: the remote scheduler stopped (an embedded one is restarted for this job).
         """
+        self.check_scheduler(max_age=0.0, restart=True)  # a dead embedded cluster is replaced, not waited for
         with self._lock:
             for job in [j for j in self._jobs.values() if j.owner == owner]:
                 job.stop()
@@ -658,15 +747,33 @@ class Engine:
             self._jobs.pop(job.id, None)
 
     def _reap(self) -> None:
-        """Cancel jobs whose page stopped polling (a closed tab)."""
-        while not self._closed.wait(2.0):
+        """Cancel jobs whose page is gone: its session disconnected for :data:`OWNER_GRACE` seconds (a closed tab,
+        when :attr:`owner_alive` can tell), or it stopped polling for the lease."""
+        gone_since: dict[str, float] = {}
+        while not self._closed.wait(REAP_INTERVAL):
             now = time.monotonic()
             for job in self.active():
-                if now - job.last_poll > self.settings.lease:
-                    job.stop(reason=f"cancelled: its page did not ask for progress for {self.settings.lease:.0f} s "
-                                    "(the tab was closed)")
-                    if job.status == "stopping":  # let the stopped task finish; nobody will fetch its result
-                        self._forget(job)
+                alive = None
+                if self.owner_alive is not None:
+                    try:
+                        alive = self.owner_alive(job.owner)
+                    except Exception:  # noqa: BLE001 (unknown: the lease decides)
+                        alive = None
+                if alive is False:
+                    gone_since.setdefault(job.id, now)
+                else:
+                    gone_since.pop(job.id, None)
+                if alive is False and now - gone_since[job.id] >= OWNER_GRACE:
+                    reason = "cancelled: its browser tab was closed"
+                elif now - job.last_poll > self.settings.lease:
+                    reason = (f"cancelled: its page did not ask for progress for {self.settings.lease:.0f} s "
+                              "(the tab was closed)")
+                else:
+                    continue
+                job.stop(reason=reason)
+                if job.status == "stopping":  # let the stopped task finish; nobody will fetch its result
+                    self._forget(job)
+                gone_since.pop(job.id, None)
 
     # -------------------------------------------------------------- sweep
     def sweep(self, configs: Iterable[dict[str, Any]], on_record: Callable[[dict[str, Any]], None] | None = None,
@@ -729,3 +836,32 @@ def _start_local_cluster(n_workers: int):
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def _kill_cluster_processes(cluster: Any) -> None:
+    """Kill an embedded cluster's scheduler and worker processes with their children (``None``: nothing)."""
+    import psutil
+
+    procs = []
+    if cluster is not None:
+        for spec in [getattr(cluster, "scheduler", None), *getattr(cluster, "workers", {}).values()]:
+            proc = getattr(spec, "process", None)
+            if proc is not None and getattr(proc, "pid", None):
+                try:
+                    root = psutil.Process(proc.pid)
+                    procs += [*root.children(recursive=True), root]
+                except psutil.NoSuchProcess:
+                    pass
+    for p in procs:
+        try:
+            p.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(procs, timeout=0.2)  # SIGKILL is not refused; zombies wait for their reaper
+
+
+def _quiet_close(client: Any) -> None:
+    try:
+        client.close(timeout=2)
+    except Exception:  # noqa: BLE001 (its scheduler is gone: nothing to hand back)
+        pass

@@ -224,7 +224,7 @@ def label_subset(y: np.ndarray, per_class: int, seed: int = 0, x: np.ndarray | N
 
     Example:
         >>> y = np.array([0, 0, 0, 1, 1, 1])
-        >>> (label_subset(y, 1) >= 0).sum()
+        >>> int((label_subset(y, 1) >= 0).sum())
         2
     """
     if per_class < 0:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -409,19 +410,109 @@ def _check_buffers(model: VMoNF, state: dict[str, Tensor]) -> None:
         raise ValueError(f"checkpoint's active_restart {r} is not in [0, {model.R - 1}]")
 
 
+HISTORY_NUMBERS = ("elbo", "temperature", "log_px", "expected_log_likelihood", "prior_cross_entropy", "entropy",
+                   "objective", "val_log_likelihood", "test_log_likelihood", "seconds")
+HISTORY_COUNTS = ("epochs", "step", "nonfinite_steps", "best_restart")
+HISTORY_PHASES = ("init", "pretrain", "supervised", "train", "mixed")
+MAX_HISTORY = 1_000_000  # epoch records in one saved history
+
+
+def _finite(value: Any, what: str, gaps: bool = False) -> float | None:
+    """``value`` as a finite float, or ``ValueError`` naming ``what`` (bools, strings, huge ints refused).
+
+    With ``gaps``, NaN and infinities (a diverged epoch in an honest history) become ``None``: a gap in a curve.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{what} is not a number")
+    try:
+        f = float(value)
+    except OverflowError:
+        raise ValueError(f"{what} is too large") from None
+    if not math.isfinite(f):
+        if gaps:
+            return None
+        raise ValueError(f"{what} is not finite")
+    return f
+
+
+def _count(value: Any, what: str, hi: int = 10**12) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= hi:
+        raise ValueError(f"{what} is not a whole number in [0, {hi}]")
+    return value
+
+
 def check_history(history: Any) -> list[dict[str, Any]]:
-    """A saved training history: a list of epoch records with finite numbers (raises ``ValueError``)."""
-    if not isinstance(history, list) or len(history) > 1_000_000:
-        raise ValueError("checkpoint history must be a list of epoch records")
+    """A saved training history, checked field by field before any view reads it (raises ``ValueError``).
+
+    Each record needs ``epoch`` (a whole number) and, to be drawn, ``elbo``, ``log_px`` and ``temperature``
+    (numbers); the other known numbers too (NaN or infinite values, a diverged epoch, become ``None``: a gap in
+    the curve), ``phase`` one of the trainer's phases. Keys a view never reads (the live ETA and plan, per-restart
+    lists, unknown keys) are dropped, so nothing unchecked reaches a figure.
+
+    >>> check_history([{"epoch": 1, "elbo": -1, "log_px": -0.5, "temperature": 1, "plan": [1]}])
+    [{'epoch': 1, 'elbo': -1.0, 'temperature': 1.0, 'log_px': -0.5}]
+    >>> check_history([{"epoch": 1, "elbo": 10**400, "log_px": 0, "temperature": 1}])
+    Traceback (most recent call last):
+    ...
+    ValueError: checkpoint history entry 0: elbo is too large
+    """
+    if not isinstance(history, list) or len(history) > MAX_HISTORY:
+        raise ValueError(f"checkpoint history must be a list of at most {MAX_HISTORY:,} epoch records")
     out = []
     for i, h in enumerate(history):
-        if not isinstance(h, dict) or not isinstance(h.get("epoch"), int) or isinstance(h.get("epoch"), bool):
-            raise ValueError(f"checkpoint history entry {i} is not an epoch record")
-        for key in ("elbo", "temperature", "log_px", "expected_log_likelihood", "prior_cross_entropy", "entropy"):
-            if key in h and not (isinstance(h[key], int | float) and not isinstance(h[key], bool)):
-                raise ValueError(f"checkpoint history entry {i}: {key} is not a number")
-        out.append(h)
+        where = f"checkpoint history entry {i}"
+        if not isinstance(h, dict):
+            raise ValueError(f"{where} is not an epoch record")
+        rec: dict[str, Any] = {"epoch": _count(h.get("epoch"), f"{where}: epoch", 10**9)}
+        for key in ("elbo", "log_px", "temperature"):
+            if key not in h:
+                raise ValueError(f"{where} has no {key}")
+        for key in HISTORY_NUMBERS:
+            if key in h:
+                rec[key] = _finite(h[key], f"{where}: {key}", gaps=True)
+        for key in HISTORY_COUNTS:
+            if key in h:
+                rec[key] = _count(h[key], f"{where}: {key}")
+        if "phase" in h:
+            if h["phase"] not in HISTORY_PHASES:
+                raise ValueError(f"{where}: phase must be one of {', '.join(HISTORY_PHASES)}")
+            rec["phase"] = h["phase"]
+        out.append(rec)
     return out
+
+
+def check_run_config(run_config: Any) -> dict[str, Any]:
+    """A saved run configuration: a mapping whose ``data``, ``model`` and ``train`` parts are mappings.
+
+    The values inside are shown as text and never run, so only the shape is checked (raises ``ValueError``).
+
+    >>> check_run_config({"model": {"n_components": 3}, "train": {}})
+    {'model': {'n_components': 3}, 'train': {}}
+    >>> check_run_config([1, 2])
+    Traceback (most recent call last):
+    ...
+    ValueError: checkpoint run_config must be a mapping, not list
+    """
+    if not isinstance(run_config, dict):
+        raise ValueError(f"checkpoint run_config must be a mapping, not {type(run_config).__name__}")
+    for part in ("data", "model", "train"):
+        if part in run_config and not isinstance(run_config[part], dict):
+            raise ValueError(f"checkpoint run_config[{part!r}] must be a mapping, not {type(run_config[part]).__name__}")
+    return run_config
+
+
+def check_extra(extra: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a checkpoint's metadata that views read: history, run configuration, train seconds."""
+    if "history" in extra:
+        extra["history"] = check_history(extra["history"])
+    if "run_config" in extra:
+        extra["run_config"] = check_run_config(extra["run_config"])
+    if extra.get("seconds") is not None:
+        seconds = _finite(extra["seconds"], "checkpoint seconds")
+        if seconds < 0:
+            raise ValueError("checkpoint seconds must not be negative")
+        extra["seconds"] = seconds
+    return extra
 
 
 def load_checkpoint(path_or_file: Any, map_location: str | torch.device = "cpu") -> tuple[VMoNF, dict[str, Any]]:
@@ -453,9 +544,7 @@ def load_checkpoint(path_or_file: Any, map_location: str | torch.device = "cpu")
         if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
             raise ValueError(f"not a VMoNF checkpoint: missing format tag {CHECKPOINT_FORMAT!r}")
         config = ModelConfig.from_dict(_load_json_dict(payload.get("config"), "config"))
-        extra = _load_json_dict(payload.get("extra", "{}"), "extra")
-        if "history" in extra:
-            extra["history"] = check_history(extra["history"])
+        extra = check_extra(_load_json_dict(payload.get("extra", "{}"), "extra"))
         state = payload.get("state_dict")
         if not isinstance(state, dict):
             raise ValueError("corrupt checkpoint: state_dict is not a mapping")
