@@ -294,3 +294,35 @@ def test_finished_results_are_not_pinned_on_the_workers_and_memory_is_handed_bac
     print("worker RSS growth after 8 finished jobs held by pages (MB):", {w[-5:]: round(g) for w, g in grew.items()})
     eng.close()
     assert all(g < 50 for g in grew.values()), grew
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_the_embedded_cluster_never_outlives_the_process_that_started_it(sig):
+    """Issue 25 row 13: the owner of an embedded cluster is killed (a crash: no clean-up runs) or terminated;
+    its scheduler, nanny and worker processes are gone within seconds."""
+    import psutil
+
+    code = ("import time; from vmonf_core.engine import Engine, EngineSettings\n"
+            "e = Engine(EngineSettings(scheduler=None, workers=1)); e.client.wait_for_workers(1, timeout=120)\n"
+            "print('ready', flush=True); time.sleep(600)")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        family = psutil.Process(proc.pid).children(recursive=True)
+        assert len(family) >= 3  # scheduler, nanny, worker
+        proc.send_signal(sig)
+        proc.wait(30)
+        end = time.monotonic() + 15
+        alive = family
+        while alive and time.monotonic() < end:
+            alive = [p for p in family if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+            time.sleep(0.2)
+        assert not alive, [p.cmdline()[:4] for p in alive]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for p in psutil.Process().children(recursive=True):  # nothing left behind by a failed run
+            if p.pid != proc.pid and "vmonf_core.engine" in " ".join(p.cmdline()):
+                p.kill()

@@ -54,9 +54,11 @@ LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
     "distributed": {
         # Workers start with MALLOC_TRIM_THRESHOLD_=65536 by default, measured here to make a pinwheel run
         # 1.7-2x slower than the CLI; None unsets it (the DASK_... env-var form lowercases the key: no effect).
-        "nanny": {"pre-spawn-environ": {"MALLOC_TRIM_THRESHOLD_": None}},
+        "nanny": {"pre-spawn-environ": {"MALLOC_TRIM_THRESHOLD_": None}, "preload": ["vmonf_core.watchdog"]},
         # one job per worker thread; the rest wait on the scheduler, in submission order
-        "scheduler": {"worker-saturation": 1.0},
+        "scheduler": {"worker-saturation": 1.0, "preload": ["vmonf_core.watchdog"]},
+        # every process of the cluster exits when the process that started it is gone (a crashed owner)
+        "worker": {"preload": ["vmonf_core.watchdog"]},
     }
 }
 
