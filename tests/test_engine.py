@@ -46,6 +46,7 @@ def test_settings_are_validated_with_clear_messages():
             settings_from_env(env)
     s = settings_from_env({"VMONF_WORKERS": "3", "VMONF_SCHEDULER": "tcp://127.0.0.1:1"})
     assert (s.workers, s.scheduler) == (3, "tcp://127.0.0.1:1")
+    assert s.max_queue >= 30 and EngineSettings().max_queue == s.max_queue  # a class of 30 all pressing Train
 
 
 def test_pack_round_trips_arrays_inside_records():
