@@ -20,8 +20,8 @@ from vmonf_core.mixture import VMoNF
 
 from . import state as S
 from .cluster import engine, engine_or_error
-from .frame import session_id
 from .figures import curves_figure
+from .frame import session_id
 from .results import ALT, RunResult, compact_previews, remember
 
 CURVES_ALT = ALT["curves"]
