@@ -183,7 +183,7 @@ def test_an_interrupted_sweep_keeps_its_finished_runs_and_leaves_no_cluster(how,
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 130, err
-    assert took < 10, took  # a hang guard only: 1.4 s measured here (README, "Limits")
+    assert took < 10, took  # a hang guard only: 1.4 s measured here (README, "Training engine", Ctrl-C)
     assert "Traceback" not in err and "marked partial" in err
     saved = json.loads((tmp_path / "o" / "sweep.json").read_text())
     assert saved["partial"] is True and saved["planned"] == 6 and 1 <= len(saved["records"]) < 6

@@ -65,9 +65,8 @@ LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
 # tcp://host:port (or tls://); a host name, an IPv4 address or a bracketed IPv6 one; nothing else (no ";" and friends)
 SCHEDULER_ADDRESS = re.compile(r"(tcp|tls)://([A-Za-z0-9][A-Za-z0-9.\-]*|\[[0-9A-Fa-f:.]+\]):(\d{1,5})")
 CONNECT_TIMEOUT = 5.0  # seconds to reach a remote scheduler's port before saying it cannot be reached
-SCHEDULER_CHECK_AGE = 1.0  # seconds a healthy scheduler check is trusted by polls (a submit always checks)
-SCHEDULER_CHECK_TIMEOUT = 2.0  # seconds a running scheduler's port gets to accept a connection
 DEFAULT_MAX_QUEUE = 32  # a class of 30 each pressing Train at once, and two more (issue 25)
+RECONNECT_GRACE = 3.0  # seconds a client may be reconnecting before its scheduler counts as lost
 REAP_INTERVAL = 1.0  # seconds between the reaper's looks at the active jobs
 OWNER_GRACE = 4.0  # seconds a job's browser session may stay disconnected (a reconnecting tab) before it is cancelled
 LOST_LOCAL = "lost contact with the training cluster (its scheduler stopped); press Train to start again on a new one"
@@ -134,7 +133,7 @@ class QueueFull(ValueError):
 
 
 class SchedulerLost(ValueError):
-    """The scheduler no longer accepts connections (said in one sentence; see :meth:`Engine.check_scheduler`)."""
+    """The scheduler is gone (said in one sentence; see :meth:`Engine.check_scheduler`)."""
 
 
 class JobLost(RuntimeError):
@@ -492,7 +491,7 @@ class Job:
                 self._fail(str(e))
             except Exception as e:  # the cluster went away: say so, keep serving
                 try:
-                    self.engine.check_scheduler(max_age=0.0)  # its scheduler died: said plainly, a new one next time
+                    self.engine.check_scheduler()  # its scheduler died: said plainly, a new one next time
                 except SchedulerLost as lost:
                     self._fail(str(lost))
                     return self
@@ -581,10 +580,10 @@ class Engine:
         self._reaper: threading.Thread | None = None
         self._closed = threading.Event()
         self._workers_cache: tuple[float, dict[str, Any]] = (0.0, {})
-        self._healthy_at = 0.0  # when the scheduler last accepted a connection (check_scheduler)
         # Whether a job's owner (a browser session) is still connected: True, False or None (unknown: the lease
         # decides). The app sets it from Streamlit's runtime; vmonf_core never imports streamlit.
         self.owner_alive: Callable[[str], bool | None] | None = None
+        self._unconnected_since: float | None = None  # when the client's connection to the scheduler broke
 
     # ------------------------------------------------------------ cluster
     @property
@@ -602,7 +601,6 @@ class Engine:
                 else:
                     self._cluster = _start_local_cluster(self.settings.workers)
                     self._client = Client(self._cluster, set_as_default=False)
-                self._healthy_at = time.monotonic()
                 threading.Thread(target=self._warm_up, daemon=True, name="vmonf-warmup").start()
                 if self._reaper is None:
                     self._reaper = threading.Thread(target=self._reap, daemon=True, name="vmonf-lease-reaper")
@@ -613,31 +611,39 @@ class Engine:
         """Where the scheduler listens: the configured address, or the embedded cluster's (``None`` before it)."""
         return self.settings.scheduler or getattr(self._cluster, "scheduler_address", None)
 
-    def check_scheduler(self, max_age: float = SCHEDULER_CHECK_AGE, restart: bool = False) -> None:
-        """Raise :class:`SchedulerLost` in one sentence, at once, when the scheduler no longer accepts connections.
+    def check_scheduler(self, restart: bool = False) -> None:
+        """Raise :class:`SchedulerLost` in one sentence, at once, when the scheduler is gone.
 
-        Dask's client notices a lost scheduler only after its connect timeout (30 s); a TCP connect to the
-        scheduler's port answers in a millisecond (refused) on this machine. A lost embedded cluster is discarded
-        (its surviving processes killed, its jobs failed) so that the next use of :attr:`client` starts a fresh one;
-        with ``restart`` (a new job is about to be submitted) that is all, nothing is raised. A healthy answer is
-        trusted for ``max_age`` seconds.
+        Dask's client keeps trying to reconnect for its connect timeout (30 s) before anything fails; what is known
+        at once is the embedded scheduler's process (gone or a zombie) and the client's own status (its connection
+        to the scheduler closed: ``connecting``, ``closing``, ``closed``). Neither touches the network, so a
+        remote scheduler's log is not filled with probes. A lost embedded cluster is discarded (its surviving
+        processes killed, its jobs failed) so that the next use of :attr:`client` starts a fresh one; with
+        ``restart`` (a new job is about to be submitted) that is all, nothing is raised. A client that is
+        reconnecting gets :data:`RECONNECT_GRACE` seconds (a network blip is not a lost scheduler).
         """
-        if self._client is None or time.monotonic() - self._healthy_at < max_age:
+        client = self._client
+        if client is None:
             return
-        address = self.scheduler_address()
-        try:
-            if address is None:
-                raise ValueError("the embedded cluster has no scheduler address")
-            check_reachable(address, timeout=SCHEDULER_CHECK_TIMEOUT)
-        except ValueError as e:
-            with self._lock:
-                if self.settings.scheduler:
-                    raise SchedulerLost(f"lost contact with the Dask scheduler at {address} ({e})") from None
+        why = None
+        proc = getattr(getattr(self._cluster, "scheduler", None), "process", None)
+        if proc is not None and getattr(proc, "pid", None) and not _process_alive(proc.pid):
+            why = "its process ended"
+        elif getattr(client, "status", "running") in ("connecting", "closing", "closed"):
+            since = self._unconnected_since = self._unconnected_since or time.monotonic()
+            if time.monotonic() - since >= RECONNECT_GRACE or client.status == "closed":
+                why = f"the connection to it is {client.status}"
+        else:
+            self._unconnected_since = None
+        if why is None:
+            return
+        with self._lock:
+            if self.settings.scheduler:
+                raise SchedulerLost(f"lost contact with the Dask scheduler at {self.settings.scheduler} ({why})")
+            if self._client is client:
                 self._discard_local_cluster()
-            if restart:
-                return
-            raise SchedulerLost(LOST_LOCAL) from None
-        self._healthy_at = time.monotonic()
+        if not restart:
+            raise SchedulerLost(LOST_LOCAL)
 
     def _discard_local_cluster(self) -> None:
         """Forget the embedded cluster after its scheduler died: kill what is left of it, fail its jobs."""
@@ -693,7 +699,7 @@ class Engine:
     def close(self) -> None:
         """Stop the jobs and close the client and the embedded cluster; one whose scheduler is gone is killed."""
         try:
-            self.check_scheduler(max_age=0.0, restart=True)  # a dead embedded scheduler: its remains are killed
+            self.check_scheduler(restart=True)  # a dead embedded scheduler: its remains are killed
         except SchedulerLost:  # a remote one is gone: nothing to hand back
             self.kill()
             return
@@ -717,7 +723,7 @@ class Engine:
             QueueFull: the server already has ``max_queue`` active jobs.
             SchedulerLost: the remote scheduler stopped (an embedded one is restarted for this job).
         """
-        self.check_scheduler(max_age=0.0, restart=True)  # a dead embedded cluster is replaced, not waited for
+        self.check_scheduler(restart=True)  # a dead embedded cluster is replaced, not waited for
         with self._lock:
             for job in [j for j in self._jobs.values() if j.owner == owner]:
                 job.stop()
@@ -860,6 +866,16 @@ def _kill_cluster_processes(cluster: Any) -> None:
         except psutil.NoSuchProcess:
             pass
     psutil.wait_procs(procs, timeout=0.2)  # SIGKILL is not refused; zombies wait for their reaper
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, ended but not yet reaped by its parent, does not)."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def _quiet_close(client: Any) -> None:
