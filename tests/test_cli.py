@@ -189,3 +189,17 @@ def test_an_interrupted_sweep_keeps_its_finished_runs_and_leaves_no_cluster(how,
     assert saved["partial"] is True and saved["planned"] == 6 and 1 <= len(saved["records"]) < 6
     time.sleep(0.5)
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]  # nothing outlives it
+
+
+def test_all_ten_digits_pick_the_presets_ten_digit_recipe():
+    """Issue 22: the MNIST preset starts from a spectral clustering when all ten digits are chosen (CLI and page
+    alike: both resolve the preset); digits 0-4 keep the k-means start; an explicit --init still wins."""
+    from vmonf_core.experiments import resolve
+
+    assert resolve("mnist", data={"digits": list(range(10))})["train"]["init"] == "spectral"
+    assert resolve("mnist")["train"]["init"] == "kmeans"
+    assert resolve("mnist", data={"digits": list(range(9))})["train"]["init"] == "kmeans"
+    assert resolve("mnist", data={"digits": list(range(10))}, train={"init": "random"})["train"]["init"] == "random"
+    assert resolve("mnist", data={"digits": list(range(10))})["model"]["n_components"] == 10
+    out = cli("presets")
+    assert "all ten digits" in out.stdout

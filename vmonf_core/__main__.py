@@ -182,6 +182,8 @@ def cmd_presets() -> None:
         print(f"  train: {json.dumps(p['train'])}")
         if "thesis" in p:
             print(f"  --recipe thesis: {json.dumps(p['thesis'])}")
+        if "all_digits" in p:
+            print(f"  all ten digits:  {json.dumps(p['all_digits'])}")
 
 
 def _out_dir(path: str) -> Path:
