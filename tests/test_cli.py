@@ -196,8 +196,9 @@ def test_all_ten_digits_pick_the_presets_ten_digit_recipe():
     alike: both resolve the preset); digits 0-4 keep the k-means start; an explicit --init still wins."""
     from vmonf_core.experiments import resolve
 
-    assert resolve("mnist", data={"digits": list(range(10))})["train"]["init"] == "spectral"
-    assert resolve("mnist")["train"]["init"] == "kmeans"
+    ten = resolve("mnist", data={"digits": list(range(10))})["train"]
+    assert (ten["init"], ten["init_epochs"]) == ("spectral", 10)
+    assert (resolve("mnist")["train"]["init"], resolve("mnist")["train"]["init_epochs"]) == ("kmeans", 3)
     assert resolve("mnist", data={"digits": list(range(9))})["train"]["init"] == "kmeans"
     assert resolve("mnist", data={"digits": list(range(10))}, train={"init": "random"})["train"]["init"] == "random"
     assert resolve("mnist", data={"digits": list(range(10))})["model"]["n_components"] == 10
