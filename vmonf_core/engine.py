@@ -59,7 +59,8 @@ LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
         "scheduler": {"worker-saturation": 1.0, "preload": ["vmonf_core.watchdog"]},
         # every process of the cluster exits when the process that started it is gone (a crashed owner)
         "worker": {"preload": ["vmonf_core.watchdog"]},
-    }
+    },
+    "logging": {"distributed.preloading": "warning"},  # not two INFO lines per process in the server's terminal
 }
 
 # tcp://host:port (or tls://); a host name, an IPv4 address or a bracketed IPv6 one; nothing else (no ";" and friends)
