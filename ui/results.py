@@ -268,7 +268,7 @@ def checkpoint_uploader(key: str, dim: int | None = None):
     try:
         model, extra = load_checkpoint(io.BytesIO(up.getvalue()))
     except (ValueError, MemoryError) as e:
-        st.error(f"Could not load that checkpoint: {e}")
+        st.error(f"Could not load that checkpoint: {e}.")
         return None
     if dim is not None and model.D != dim:
         st.error(f"That checkpoint models {model.D}-dimensional data; this page needs dim = {dim}.")
