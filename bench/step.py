@@ -151,12 +151,9 @@ def compiled_ms(tr, xb, steps: int) -> tuple[float, float] | None:
     return 1e3 * (time.perf_counter() - t) / steps, compile_s
 
 
-def zuko_ms(cfg: dict, steps: int, repeats: int) -> float | None:
-    """ms per step of a Python loop over K zuko RealNVP flows of the config's sizes (bench/speed.py's peer)."""
-    try:
-        import zuko  # noqa: F401
-    except ImportError:
-        return None
+def zuko_epoch(cfg: dict):
+    """``(one epoch of the zuko peer, its steps per epoch)``: a Python loop over K zuko RealNVP flows of the
+    config's sizes (bench/speed.py's peer), on as many points as the config trains on."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import speed
 
@@ -164,8 +161,16 @@ def zuko_ms(cfg: dict, steps: int, repeats: int) -> float | None:
     n_train = round(cfg["data"]["n"] * (1 - cfg["data"].get("test_fraction", 0.2)))
     peer = dict(D=2, K=m["n_components"], flow="realnvp", depth=m["depth"], hidden=m["hidden"],
                 hidden_layers=m["hidden_layers"], N=n_train, batch=t["batch_size"], q=m["posterior_hidden"])
-    epoch = speed.zuko_loop(peer, speed.data(peer))
-    per_epoch = -(-n_train // t["batch_size"])
+    return speed.zuko_loop(peer, speed.data(peer)), -(-n_train // t["batch_size"])
+
+
+def zuko_ms(cfg: dict, steps: int, repeats: int) -> float | None:
+    """ms per step of the zuko peer (:func:`zuko_epoch`), or ``None`` without zuko."""
+    try:
+        import zuko  # noqa: F401
+    except ImportError:
+        return None
+    epoch, per_epoch = zuko_epoch(cfg)
     epoch()
     ts = []
     for _ in range(repeats):
@@ -178,20 +183,13 @@ def zuko_ms(cfg: dict, steps: int, repeats: int) -> float | None:
 
 def full_runs(cfg: dict, threads: int) -> dict[str, float]:
     """Seconds of the whole CLI run (training as ``python -m vmonf_core train`` reports it) and of the zuko loop."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import speed
-
     from vmonf_core.experiments import run
 
     configure_torch(threads)
     ours = run(cfg, with_baselines=False).metrics["seconds"]
-    m, t = cfg["model"], cfg["train"]
-    n_train = round(cfg["data"]["n"] * (1 - cfg["data"].get("test_fraction", 0.2)))
-    peer = dict(D=2, K=m["n_components"], flow="realnvp", depth=m["depth"], hidden=m["hidden"],
-                hidden_layers=m["hidden_layers"], N=n_train, batch=t["batch_size"], q=m["posterior_hidden"])
-    epoch = speed.zuko_loop(peer, speed.data(peer))
+    epoch, _ = zuko_epoch(cfg)
     t0 = time.perf_counter()
-    for _ in range(t["epochs"]):
+    for _ in range(cfg["train"]["epochs"]):
         epoch()
     return {"ours_s": ours, "zuko_s": time.perf_counter() - t0}
 

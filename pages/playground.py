@@ -103,7 +103,7 @@ with st.expander("Load a checkpoint"):
         try:
             validate_data(data.x, model.K)
             metrics = score(model, data)
-            if isinstance(extra.get("seconds"), int | float):
+            if extra.get("seconds") is not None:  # a finite, non-negative float (mixture.check_extra)
                 metrics["seconds"] = float(extra["seconds"])  # the original run's train time
             loaded_result = R.RunResult(model, metrics, extra.get("history", []), extra.get("run_config", {}), data,
                                         data_id=did)

@@ -61,7 +61,8 @@ def test_playground_trains_pinwheel_and_draws_the_partition(browser, server):
     page.close()
 
 
-def test_stop_answers_and_resume_continues_in_the_browser(browser, server):
+def _start_a_long_run(browser, server):
+    """A Playground tab training a 3,000-epoch run, once its first epochs show."""
     page = _page(browser, server + "/playground")
     page.get_by_role("heading", name="Playground").wait_for(timeout=60_000)
     epochs = page.get_by_label("Epochs")
@@ -70,6 +71,11 @@ def test_stop_answers_and_resume_continues_in_the_browser(browser, server):
     page.wait_for_timeout(1500)
     page.get_by_role("button", name="Train").click()
     page.get_by_text(re.compile(r"running: epoch [1-9]")).first.wait_for(timeout=120_000)
+    return page
+
+
+def test_stop_answers_and_resume_continues_in_the_browser(browser, server):
+    page = _start_a_long_run(browser, server)
     assert page.get_by_role("button", name="Train").is_disabled()  # the buttons follow the job, no other click needed
     page.locator(".st-key-pg_stop button").first.click()  # by key: the header has a "Stop" of its own while a rerun runs
     page.get_by_text(re.compile(r"stopped: epoch")).first.wait_for(timeout=30_000)
@@ -161,14 +167,7 @@ def test_a_link_with_an_unusable_number_costs_only_that_setting(browser, server)
 def test_a_closed_tab_frees_its_worker_for_the_run_queued_behind_it(browser, server):
     """Issue 25 row 11: tab A trains a long run on the only worker, tab B's run queues behind it, A is closed. B's
     run starts within seconds (the session's disconnect is seen; the 60 s lease is not waited for)."""
-    a = _page(browser, server + "/playground")
-    a.get_by_role("heading", name="Playground").wait_for(timeout=60_000)
-    epochs = a.get_by_label("Epochs")
-    epochs.fill("3000")
-    epochs.press("Enter")
-    a.wait_for_timeout(1500)
-    a.get_by_role("button", name="Train").click()
-    a.get_by_text(re.compile(r"running: epoch [1-9]")).first.wait_for(timeout=120_000)
+    a = _start_a_long_run(browser, server)
     b = _page(browser, server + "/playground")
     b.get_by_role("heading", name="Playground").wait_for(timeout=60_000)
     for label, value in (("Epochs", "2"), ("Restarts", "1")):

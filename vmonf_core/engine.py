@@ -608,10 +608,6 @@ class Engine:
                     self._reaper.start()
             return self._client
 
-    def scheduler_address(self) -> str | None:
-        """Where the scheduler listens: the configured address, or the embedded cluster's (``None`` before it)."""
-        return self.settings.scheduler or getattr(self._cluster, "scheduler_address", None)
-
     def check_scheduler(self, restart: bool = False) -> None:
         """Raise :class:`SchedulerLost` in one sentence, at once, when the scheduler is gone.
 
@@ -782,7 +778,9 @@ class Engine:
                 job.stop(reason=reason)
                 if job.status == "stopping":  # let the stopped task finish; nobody will fetch its result
                     self._forget(job)
-                gone_since.pop(job.id, None)
+            active = {job.id for job in self.active()}
+            for job_id in [j for j in gone_since if j not in active]:  # ended or cancelled: not watched any more
+                del gone_since[job_id]
 
     # -------------------------------------------------------------- sweep
     def sweep(self, configs: Iterable[dict[str, Any]], on_record: Callable[[dict[str, Any]], None] | None = None,

@@ -413,7 +413,8 @@ def _check_buffers(model: VMoNF, state: dict[str, Tensor]) -> None:
 HISTORY_NUMBERS = ("elbo", "temperature", "log_px", "expected_log_likelihood", "prior_cross_entropy", "entropy",
                    "objective", "val_log_likelihood", "test_log_likelihood", "seconds")
 HISTORY_COUNTS = ("epochs", "step", "nonfinite_steps", "best_restart")
-HISTORY_PHASES = ("init", "pretrain", "supervised", "train", "mixed")
+# the trainer's phases (Trainer._phases), and two names of older histories that ui.figures still draws
+HISTORY_PHASES = ("init", "pretrain", "train", "supervised", "mixed")
 MAX_HISTORY = 1_000_000  # epoch records in one saved history
 
 
