@@ -483,8 +483,8 @@ class Job:
             if self.finished:
                 return self
             try:
-                self.engine.check_scheduler()
                 done = self.future.done()
+                self.engine.check_scheduler()  # after done(): a future ended by a lost scheduler is said as such
                 self._drain()
                 if done:
                     self._finish()
