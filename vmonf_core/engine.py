@@ -707,7 +707,10 @@ class Engine:
             if self._client is not None:
                 self._client.close()
             if self._cluster is not None:
-                self._cluster.close()
+                try:
+                    self._cluster.close()
+                except Exception:  # noqa: BLE001 (its scheduler hung up while retiring the workers: a reset
+                    _kill_cluster_processes(self._cluster)  # connection seen in the suite); kill what is left
             self._client = self._cluster = None
 
     # --------------------------------------------------------------- jobs
