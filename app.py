@@ -21,6 +21,7 @@ def main() -> None:
     """One script run: page config, the engine's settings checked, the URL cleaned, then the page."""
     from ui.cluster import engine_or_error, preload
     from ui.frame import clean_query_params
+    from ui.prefetch import prefetch_widget_code
 
     engine = engine_or_error()  # started by the server's lifespan; first here only under AppTest
     st.set_page_config(page_title="VMoNF Explorer", page_icon=str(Path(__file__).parent / "assets" / "favicon.png"),
@@ -33,6 +34,7 @@ def main() -> None:
     pages = [st.Page(path, title=title, icon=icon, default=i == 0) for i, (path, title, icon) in enumerate(PAGES)]
     try:
         st.navigation(pages).run()
+        prefetch_widget_code()  # once per session: the other pages' widget code loads while this one is read
     finally:
         preload()  # a no-op once the lifespan has run it; under AppTest, the heavy modules load after the page
 

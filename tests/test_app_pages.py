@@ -194,7 +194,7 @@ def test_two_runs_appear_in_the_history_and_side_by_side():
         wait_for_job(at, "pg_job")
     runs = at.session_state["pg_runs"]
     assert [r.config["train"]["seed"] for r in runs] == [1, 0]  # newest first
-    table = next(d.value for d in at.dataframe if "ELBO" in d.value.columns)  # the run table
+    table = next(d.value for d in at.table if "ELBO" in d.value.columns)  # the run table (a static table)
     assert list(table["seed"]) == [1, 0] and {"ARI", "NMI", "ACC", "ELBO", "seconds"} <= set(table.columns)
     at.multiselect(key="pg_hist_pick").set_value([r.number for r in runs]).run()
     keys = {c.key for c in at.get("plotly_chart") if c.key}  # noqa: SIM118
@@ -259,3 +259,15 @@ def test_run_numbers_are_per_session():
     a.run()
     b.run()
     assert a.markdown[0].value == "run 2" and b.markdown[0].value == "run 1"
+
+
+def test_the_setup_link_is_built_when_its_box_is_opened():
+    """The closed "Link to this setup" box sends nothing (its code box cost every first visit); opened, it holds the
+    link of the current settings."""
+    at = page("playground")
+    assert not at.get("code")
+    at.sidebar.selectbox(key="dataset").set_value("circles").run()
+    at.session_state["link_open"] = True  # open the expander, as a click does
+    at.run()
+    (code,) = at.get("code")
+    assert "dataset=circles" in code.value and "K=2" in code.value, code.value

@@ -168,6 +168,14 @@ def test_ui_drawn_data_edge_cases_and_labels(trained_playground):
     assert any("labels made on the previous one were cleared" in w.value for w in at.warning)
 
 
+def _with_checkpoint_box():
+    """The Playground with its "Load a checkpoint" box open, as a click opens it (the uploader is built only then)."""
+    at = page("playground")
+    at.session_state["pg_ckpt_open"] = True
+    at.run()
+    return at
+
+
 @pytest.mark.parametrize(
     "content, message",
     [(b"not a checkpoint", "VMoNF checkpoint"), (None, "VMoNF checkpoint"), ("dim", "3-dimensional"), ("tampered", "shape")],
@@ -181,14 +189,14 @@ def test_ui_bad_checkpoint_uploads(content, message):
         content = buf.getvalue()
     elif content == "tampered":
         content = _tampered()
-    at = page("playground")
+    at = _with_checkpoint_box()
     at.file_uploader(key="pg_ckpt").set_value(("m.pt", content, "application/octet-stream")).run()
     assert not at.exception
     assert any(message in e.value for e in at.error), [e.value for e in at.error]
 
 
 def test_ui_checkpoint_from_another_K_is_used_with_its_own_K():
-    at = page("playground")
+    at = _with_checkpoint_box()
     at.file_uploader(key="pg_ckpt").set_value(("m.pt", _ckpt(), "application/octet-stream")).run()
     at.button(key="pg_use_ckpt").click().run()
     assert not at.exception and not at.error
@@ -214,7 +222,7 @@ CRAFTED_EXTRAS = [  # issue 25 rows 2 and 3: metadata a view reads, crafted
 def test_ui_crafted_history_or_run_config_is_refused_at_upload(extra, message):
     buf = io.BytesIO()
     save_checkpoint(VMoNF(2, 3), buf, extra=extra)
-    at = page("playground")
+    at = _with_checkpoint_box()
     at.file_uploader(key="pg_ckpt").set_value(("m.pt", buf.getvalue(), "application/octet-stream")).run()
     assert not at.exception
     assert any(message in e.value for e in at.error), [e.value for e in at.error]
@@ -228,7 +236,7 @@ def test_ui_a_diverged_history_is_used_and_compared_with_gaps():
             {**GOOD_RECORD, "epoch": 3, "eta": float("nan"), "plan": [["train", 3]], "junk": "x"}]
     buf = io.BytesIO()
     save_checkpoint(VMoNF(2, 3), buf, extra={"history": hist, "run_config": {"train": {"seed": 4}}, "seconds": 2})
-    at = page("playground")
+    at = _with_checkpoint_box()
     for _ in range(2):
         at.file_uploader(key="pg_ckpt").set_value(("m.pt", buf.getvalue(), "application/octet-stream")).run()
         at.button(key="pg_use_ckpt").click().run()

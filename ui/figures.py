@@ -92,7 +92,10 @@ def _partition_heatmap(g: dict[str, np.ndarray], K: int) -> go.Heatmap:
         c = _color(BACKGROUND, k)
         scale += [[k / K, c], [(k + 1) / K, c]]
     z = np.asarray(g["argmax_q"]).astype(np.int16) + 1  # numbered as in the legend: component 1..K
-    return go.Heatmap(x=g["gx"], y=g["gy"], z=z, zmin=0.5, zmax=K + 0.5, colorscale=scale,
+    # zsmooth="fast": the browser scales one image pixel per grid cell, instead of plotly painting a plot-sized
+    # canvas cell by cell and encoding it (0.15-0.2 s less per figure in headless Chromium; a boundary is one cell
+    # of blended colour instead of a staircase)
+    return go.Heatmap(x=g["gx"], y=g["gy"], z=z, zmin=0.5, zmax=K + 0.5, colorscale=scale, zsmooth="fast",
                       showscale=False, hovertemplate="argmax q: component %{z}<extra></extra>")
 
 

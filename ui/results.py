@@ -288,7 +288,9 @@ def history_panel(key: str) -> None:
         return
     st.subheader(f"Run history ({len(runs)} of the last {MAX_RUNS})")
     table = runs_table(runs)
-    st.dataframe(table, hide_index=True, width="stretch", key=f"{key}_table")
+    # a static table: at most MAX_RUNS rows, drawn with the page (the interactive grid's canvas and its deferred
+    # accessibility table were the last 0.3 s of every return to a page that holds results: bench/ui_latency.py)
+    st.table(table.set_index("run"))
     labels = {r.number: r.label() for r in runs}
     picked = st.multiselect("Pick runs (two to compare them side by side)", list(labels), format_func=labels.get,
                             key=f"{key}_pick")
@@ -309,4 +311,4 @@ def history_panel(key: str) -> None:
             st.plotly_chart(_figure(r, "part"), width="stretch", key=f"{key}_cmp_part_{r.number}", alt=ALT["part"])
             st.plotly_chart(curves_figure(r.history, stacked=True), width="stretch", key=f"{key}_cmp_curves_{r.number}",
                             alt=ALT["curves"])
-    st.dataframe(runs_table(chosen).set_index("run").T, width="stretch", key=f"{key}_cmp_table")
+    st.table(runs_table(chosen).set_index("run").T)

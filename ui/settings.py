@@ -128,8 +128,15 @@ def _url_value(v: Any) -> Any:
 
 
 def link_panel(keys: list[str], note: str = "") -> None:
-    """The "Link to this setup" box in the sidebar (``st.code`` has a copy button)."""
-    with st.sidebar.expander("Link to this setup", icon=":material/link:"):
+    """The "Link to this setup" box in the sidebar (``st.code`` has a copy button).
+
+    Built only while open: a closed one cost every first visit to a page about 0.3 s of the browser's time, the
+    code box's highlighter loaded and run for a box nobody sees (``bench/ui_latency.py``).
+    """
+    box = st.sidebar.expander("Link to this setup", icon=":material/link:", key=S.LINK_OPEN, on_change="rerun")
+    if not box.open:
+        return
+    with box:
         st.code(setup_link(keys), language=None, wrap_lines=True)
         st.caption("Copy it with the button at the top right of the box. Opening it shows this setup, untrained."
                    + (" " + note if note else ""))
