@@ -105,7 +105,7 @@ if ckpt_box.open:  # the uploader is built only while its box is open
             try:
                 validate_data(data.x, model.K)
                 metrics = score(model, data)
-                if extra.get("seconds") is not None:  # a finite, non-negative float (mixture.check_extra)
+                if extra.get("seconds") is not None:  # a finite, non-negative float (checkpoints.check_extra)
                     metrics["seconds"] = float(extra["seconds"])  # the original run's train time
                 loaded_result = R.RunResult(model, metrics, extra.get("history", []), extra.get("run_config", {}), data,
                                             data_id=did)

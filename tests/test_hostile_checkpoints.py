@@ -12,7 +12,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vmonf_core import mixture
+from vmonf_core import checkpoints
 from vmonf_core.mixture import CHECKPOINT_FORMAT, VMoNF, load_checkpoint, save_checkpoint
 
 
@@ -72,7 +72,7 @@ def test_tampered_buffers_are_caught():
 
 
 def test_a_deflate_bomb_is_refused_before_inflating(monkeypatch):
-    monkeypatch.setattr(mixture, "MAX_UNCOMPRESSED_BYTES", 1_000_000)
+    monkeypatch.setattr(checkpoints, "MAX_UNCOMPRESSED_BYTES", 1_000_000)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("archive/data.pkl", b"\0" * 5_000_000)  # 5 MB inflated, a few KB on disk

@@ -31,7 +31,7 @@ from .figures import (
     usage_figure,
 )
 
-MAX_UPLOAD_CHECKPOINT_BYTES = 20 * 1024 * 1024  # an upload (.streamlit maxUploadSize); a file the library reads: mixture.MAX_CHECKPOINT_BYTES
+MAX_UPLOAD_CHECKPOINT_BYTES = 20 * 1024 * 1024  # an upload (.streamlit maxUploadSize); a file the library reads: checkpoints.MAX_CHECKPOINT_BYTES
 MAX_RUNS = 10  # runs kept per session for comparison
 
 
