@@ -16,7 +16,7 @@ from ui import state as S
 from ui.figures import contingency_figure, image_grid_figure
 from vmonf_core.experiments import PRESETS, resolve
 from vmonf_core.previews import images_spec
-from vmonf_core.training import resolve_device
+from vmonf_core.train_config import resolve_device
 
 st.title("MNIST digits")
 st.markdown("Each digit cluster is a **masked autoregressive flow**; an MLP posterior assigns images to flows. "

@@ -16,7 +16,7 @@ from ui import state as S
 from ui.data_panel import data_csv, data_id, data_source
 from ui.figures import data_figure
 from ui.labeling import current_labels, labeling_panel
-from vmonf_core.training import validate_data
+from vmonf_core.train_config import validate_data
 
 st.title("Playground")
 

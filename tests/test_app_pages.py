@@ -1,6 +1,7 @@
 """AppTest smoke tests for the app frame, the home page and the playground."""
 
 import numpy as np
+import pytest
 from apptest_utils import ROOT, page, texts, wait_for_job
 from streamlit.testing.v1 import AppTest
 
@@ -271,3 +272,16 @@ def test_the_setup_link_is_built_when_its_box_is_opened():
     at.run()
     (code,) = at.get("code")
     assert "dataset=circles" in code.value and "K=2" in code.value, code.value
+
+
+def test_every_toy_dataset_opens_in_the_playground_with_its_registry_defaults():
+    """Picking any toy dataset sets K and the noise slider from its one registry entry (datasets.TOYS); a dataset
+    missing from a hand-kept table used to be a KeyError on the page."""
+    from vmonf_core.datasets import TOYS
+
+    at = page("playground")
+    for name, toy in TOYS.items():
+        at.sidebar.selectbox(key="dataset").set_value(name).run()
+        assert not at.exception, (name, at.exception)
+        assert at.sidebar.number_input(key="K").value == toy.K
+        assert at.sidebar.slider(key="noise").value == pytest.approx(toy.noise)

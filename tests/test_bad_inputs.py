@@ -17,7 +17,7 @@ from apptest_utils import page, wait_for_job
 
 from vmonf_core import ModelConfig, TrainConfig, VMoNF, load_checkpoint, save_checkpoint
 from vmonf_core.datasets import load_csv, load_mnist
-from vmonf_core.training import validate_data
+from vmonf_core.train_config import validate_data
 
 # ---------------------------------------------------------------- Python API
 API_CASES = [

@@ -9,6 +9,7 @@ import pytest
 from vmonf_core.datasets import (
     MNIST_ASSET,
     TOY_DATASETS,
+    TOYS,
     inverse_logit_transform,
     load_csv,
     load_mnist,
@@ -145,3 +146,15 @@ def test_loaded_mnist_keeps_the_raw_training_digits_in_the_same_order():
     assert images.shape == (len(data.x), 28, 28) and images.dtype == np.uint8
     p = to_pixels(data.x, 28)  # (pixel + u) / 256 with u in [0, 1): within one grey level of the raw digit
     assert np.abs(p - images / 256.0).max() <= 1 / 256 + 1e-9
+
+
+@pytest.mark.parametrize("name", sorted(TOYS))
+def test_every_toy_entry_holds_what_its_callers_read(name):
+    """One registry entry is all a toy dataset needs (issue 24): a generator whose default noise the Playground's
+    slider starts at, a default K, and a preset whose recipes exist."""
+    from vmonf_core.experiments import PRESETS
+
+    toy = TOYS[name]
+    x, y = toy.make(n=200, noise=toy.noise, seed=0)
+    assert x.shape == (200, 2) and toy.noise >= 0
+    assert 1 <= toy.K <= len(np.unique(y)) and toy.preset in PRESETS

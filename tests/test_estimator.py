@@ -116,7 +116,7 @@ def test_the_defaults_find_clusters_no_gaussian_split_can():
 
 
 def test_devices_by_name():
-    from vmonf_core.training import TrainConfig, check_device_name, resolve_device
+    from vmonf_core.train_config import TrainConfig, check_device_name, resolve_device
 
     for name in ("auto", "cpu", "cuda", "cuda:1", "mps"):
         check_device_name(name)

@@ -10,7 +10,8 @@ import pytest
 
 from vmonf_core.datasets import load_mnist_idx
 from vmonf_core.mixture import ModelConfig
-from vmonf_core.training import Trainer, validate_data
+from vmonf_core.train_config import validate_data
+from vmonf_core.training import Trainer
 
 
 def test_models_bigger_than_the_budget_are_refused_before_allocation():

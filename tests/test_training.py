@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from vmonf_core import TrainConfig, Trainer, TrainingError, fit
-from vmonf_core.training import validate_data
+from vmonf_core.train_config import validate_data
 
 SMALL = dict(dim=2, n_components=3, flow="realnvp", depth=2, hidden=16, posterior_hidden=[16])
 
@@ -236,7 +236,7 @@ def test_labeled_batches_do_not_move_batch_norm_statistics():
 
 
 def test_pseudo_labels_are_renumbered_to_agree_with_the_labels():
-    from vmonf_core.training import align_to_labels
+    from vmonf_core.starts import align_to_labels
 
     y = torch.tensor([0, 0, 1, 1, -1, -1, -1, -1])
     labeled = torch.tensor([0, 1, 2, 3])
@@ -293,7 +293,7 @@ def test_restart_objectives_subtract_the_labeled_loss_and_never_pick_a_diverged_
 @pytest.mark.parametrize("method", ["kmeans", "spectral", "mixed"])
 def test_init_pseudo_labels_recover_separated_blobs_for_every_restart(method):
     from vmonf_core.metrics import clustering_metrics
-    from vmonf_core.training import init_pseudo_labels
+    from vmonf_core.starts import init_pseudo_labels
 
     x, y = _blobs(300, seed=1)
     labels = init_pseudo_labels(x, K=3, R=3, method=method, seed=0)

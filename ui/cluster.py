@@ -93,7 +93,7 @@ def device_line() -> str | None:
         return None
     import torch
 
-    from vmonf_core.training import resolve_device
+    from vmonf_core.train_config import resolve_device
 
     device = resolve_device("auto")
     name = f" ({torch.cuda.get_device_name(0)})" if device.type == "cuda" else ""

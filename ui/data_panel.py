@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from vmonf_core.datasets import MAX_CSV_BYTES, MAX_CSV_ROWS, TOY_DATASETS, load_csv, make_toy
+from vmonf_core.datasets import MAX_CSV_BYTES, MAX_CSV_ROWS, TOYS, load_csv, make_toy
 from vmonf_core.experiments import Data, split_data
 
 from . import state as S
@@ -33,7 +33,6 @@ def cached_csv(raw: bytes) -> tuple[np.ndarray | None, np.ndarray | None, str | 
     return x, y, None
 
 
-DEFAULT_NOISE = {"pinwheel": 1.0, "circles": 0.03, "moons": 0.06, "blobs": 0.12, "spirals": 0.03, "checkerboard": 0.0}
 
 
 def _split(x: np.ndarray, y: np.ndarray | None, seed: int, name: str) -> Data:
@@ -96,7 +95,7 @@ def data_id(x: np.ndarray, labels: np.ndarray | None = None) -> str:
 def _dataset_changed() -> None:
     """A new toy dataset brings its own noise level and K (both can still be changed)."""
     name = st.session_state[S.DATASET]
-    st.session_state[S.NOISE] = DEFAULT_NOISE[name]
+    st.session_state[S.NOISE] = TOYS[name].noise
     dataset_changed()
 
 
@@ -106,11 +105,11 @@ def data_source() -> Data | None:
     sb.header("Data")
     source = sb.radio("Source", ["Toy dataset", "Draw", "Upload CSV"], horizontal=True, key=S.SOURCE, **KEEP)
     if source == "Toy dataset":
-        name = sb.selectbox("Dataset", list(TOY_DATASETS), key=S.DATASET, on_change=_dataset_changed, **KEEP)
+        name = sb.selectbox("Dataset", list(TOYS), key=S.DATASET, on_change=_dataset_changed, **KEEP)
         n = sb.slider("Points", 100, 5000, 1000, 100, key=S.N_POINTS, **KEEP)
-        st.session_state.setdefault(S.NOISE, DEFAULT_NOISE[name])
+        st.session_state.setdefault(S.NOISE, TOYS[name].noise)
         noise = sb.slider("Noise", 0.0, 2.0, step=0.01, key=S.NOISE, **KEEP,
-                          help=f"The generator's noise scale; {DEFAULT_NOISE[name]:g} is the usual {name}.")
+                          help=f"The generator's noise scale; {TOYS[name].noise:g} is the usual {name}.")
         seed = sb.number_input("Data seed", 0, 10_000, 0, key=S.DATA_SEED, **KEEP)
         x, y = cached_toy(name, n, float(noise), int(seed))
         return _split(x, y, int(seed), name)

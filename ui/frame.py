@@ -7,6 +7,13 @@ no navigation: the sidebar lists "app, home, mnist, playground, two circles"). T
 switches that mode off for good, so a page that finds itself run in the legacy mode switches it off and runs
 app.py in its place, in the same script run (so a widget event in that run is not lost): app.py's navigation
 routes the same URL (query string included) to this page, which then renders normally.
+
+Private Streamlit APIs this module leans on, each guarded by ``tests/test_frame_private_api.py`` (which fails
+loudly on an upgrade that removes them): ``PagesManager.uses_pages_directory`` (the workaround above; Streamlit
+auto-discovers a folder named ``pages/``, and its documentation for ``st.navigation`` apps suggests another folder
+name, which the product's layout rules out; Streamlit 1.67 has no supported switch), ``Runtime.is_active_session``
+(a closed tab, :func:`session_connected`) and the session state's ``query_params()`` context
+(:func:`clean_query_params`).
 """
 
 from __future__ import annotations

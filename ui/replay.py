@@ -15,6 +15,7 @@ import streamlit as st
 from PIL import Image, ImageDraw
 
 from .figures import BACKGROUND, STRONG
+from .partition import draw_partition
 
 SIZE = 360  # pixels per side of a GIF frame
 HEADER = 22
@@ -62,8 +63,6 @@ def gif_bytes(frames: list[tuple[int, dict[str, Any]]], x: np.ndarray, ms_per_fr
 
 def replay_panel(result: Any, key: str) -> None:
     """A slider (and Play) over the run's previews on the thesis figure; a GIF download of them."""
-    from .results import draw_partition  # figures live with the results
-
     frames = result.previews
     if len(frames) < 2:
         st.caption("This run has no replay: replays are recorded while a 2-D run trains on this server "

@@ -30,6 +30,8 @@ from .figures import (
     partition_figure,
     usage_figure,
 )
+from .partition import PARTITION_ALT, draw_partition
+from .replay import replay_panel
 
 MAX_UPLOAD_CHECKPOINT_BYTES = 20 * 1024 * 1024  # an upload (.streamlit maxUploadSize); a file the library reads: checkpoints.MAX_CHECKPOINT_BYTES
 MAX_RUNS = 10  # runs kept per session for comparison
@@ -130,18 +132,6 @@ def partition_spec(data: Data, n: int = 60, per_component: int = 100) -> dict[st
     return previews.partition_spec(np.vstack([data.x, data.x_test]), n, per_component)
 
 
-PARTITION_ALT = ("Scatter plot: the plane coloured by the component that q(k|x) assigns, the training points as dark "
-                 "dots, and samples from each component as open markers of its colour and shape.")
-
-
-def draw_partition(preview: dict[str, Any], data: Data, key: str, title: str) -> None:
-    cache = st.session_state.get(key + "_fig")
-    if cache is None or cache[0] is not preview:  # build each preview's figure once; live reruns re-send it
-        cache = (preview, partition_figure(preview["grid"], preview["samples"], preview["k"], preview["K"], data.x, title=title))
-        st.session_state[key + "_fig"] = cache
-    st.plotly_chart(cache[1], width="stretch", key=key, alt=PARTITION_ALT)
-
-
 def thesis_figure(model, data: Data, key: str, title: str | None = None) -> None:
     cache = st.session_state.get(key + "_pv")
     if cache is None or cache[0] is not model:
@@ -217,8 +207,6 @@ def results_panel(result: RunResult, key: str) -> None:
     a finished run shows its scores and first figure without waiting for the other six views (about 1.1 MB of
     figures on the pinwheel, most of it the components' heatmaps).
     """
-    from .replay import replay_panel  # replay draws with the same figures
-
     view = st.segmented_control("View", RESULT_VIEWS, default=RESULT_VIEWS[0], required=True, key=f"{key}_view",
                                 label_visibility="collapsed")
     if view == "Replay":

@@ -12,16 +12,15 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
+from vmonf_core.datasets import TOYS
 from vmonf_core.experiments import PRESETS, resolve
 from vmonf_core.mixture import ModelConfig
-from vmonf_core.training import TrainConfig, labeled_loss_weight, pretrains_on_labels
+from vmonf_core.train_config import TrainConfig
+from vmonf_core.training import labeled_loss_weight, pretrains_on_labels
 
 from . import state as S
 
 INIT_EPOCHS = {"random": 0, "kmeans": 3, "spectral": 15, "mixed": 15, "truth": 15}
-# which preset's recipes a toy dataset uses (K follows the dataset too; the user can still override it)
-PRESET_OF = {"pinwheel": "pinwheel", "circles": "circles", "moons": "moons"}
-DEFAULT_K = {"pinwheel": 5, "circles": 2, "moons": 2, "blobs": 4, "spirals": 2, "checkerboard": 2}
 # measured with: python -m vmonf_core sweep --preset P --recipe thesis --seeds 0-9 (README, "Thesis settings")
 THESIS_MEASURED = {
     "pinwheel": "ARI over seeds 0-9 median 0.50, range 0.32-0.69 (none reaches 0.95)",
@@ -55,7 +54,7 @@ def apply_thesis(preset: str) -> None:
 def dataset_changed() -> None:
     """K follows the dataset (the user can still override it)."""
     name = st.session_state.get(S.DATASET)
-    st.session_state[S.SETTING["K"]] = DEFAULT_K.get(name, 5)
+    st.session_state[S.SETTING["K"]] = TOYS[name].K if name in TOYS else TOYS["pinwheel"].K
 
 
 def settings_panel(dataset: str | None = None) -> dict[str, Any]:
@@ -63,9 +62,10 @@ def settings_panel(dataset: str | None = None) -> dict[str, Any]:
 
     The recipes come from the preset of ``dataset`` (pinwheel's for data without one).
     """
-    preset = PRESET_OF.get(dataset or "", "pinwheel")
+    toy = TOYS.get(dataset or "", TOYS["pinwheel"])  # drawn or uploaded data: the pinwheel's recipes and K
+    preset = toy.preset
     fast = recipe_values(preset, "default")
-    for k, v in {**fast, "K": DEFAULT_K.get(dataset or "", 5), "seed": 0}.items():
+    for k, v in {**fast, "K": toy.K, "seed": 0}.items():
         st.session_state.setdefault(S.SETTING[k], v)
     key = S.SETTING
     sb = st.sidebar

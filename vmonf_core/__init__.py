@@ -15,8 +15,8 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "baselines": "metrics", "clustering_metrics": "metrics", "contingency": "metrics", "hungarian_accuracy": "metrics",
     "ModelConfig": "mixture", "VMoNF": "mixture", "load_checkpoint": "mixture", "save_checkpoint": "mixture",
-    "TrainConfig": "training", "Trainer": "training", "TrainingError": "training", "TrainResult": "training",
-    "fit": "training", "resolve_device": "training", "validate_data": "training",
+    "TrainConfig": "train_config", "Trainer": "training", "TrainingError": "training", "TrainResult": "training",
+    "fit": "training", "resolve_device": "train_config", "validate_data": "train_config",
     "VariationalFlowMixture": "estimator",
 }
 
@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from .estimator import VariationalFlowMixture
     from .metrics import baselines, clustering_metrics, contingency, hungarian_accuracy
     from .mixture import ModelConfig, VMoNF, load_checkpoint, save_checkpoint
-    from .training import TrainConfig, Trainer, TrainingError, TrainResult, fit, resolve_device, validate_data
+    from .train_config import TrainConfig, resolve_device, validate_data
+    from .training import Trainer, TrainingError, TrainResult, fit
 
 
 def __getattr__(name: str) -> Any:

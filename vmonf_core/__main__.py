@@ -18,7 +18,8 @@ from typing import Any
 from .experiments import PRESETS, RECIPES, jsonable_metrics, resolve, run, table_config
 from .mixture import ModelConfig, save_checkpoint
 from .runtime import configure_torch
-from .training import TrainConfig, TrainingError
+from .train_config import TrainConfig
+from .training import TrainingError
 
 _DATA_OPTIONS = {
     "n": (int, "number of points (toy) or images (MNIST; default all)"),

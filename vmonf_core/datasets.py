@@ -6,9 +6,11 @@ Every generator returns ``(x, y)``: float64 ``(N, 2)`` points and int64 ``(N,)``
 from __future__ import annotations
 
 import gzip
+import inspect
 import io
 import struct
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +18,8 @@ import numpy as np
 from .files import read_capped
 
 __all__ = [
+    "TOYS",
+    "Toy",
     "TOY_DATASETS",
     "make_toy",
     "pinwheel",
@@ -153,14 +157,41 @@ def checkerboard(n: int = 1000, noise: float = 0.0, seed: int | None = 0):
     return x, y
 
 
-TOY_DATASETS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
-    "pinwheel": pinwheel,
-    "circles": two_circles,
-    "moons": moons,
-    "blobs": blobs,
-    "spirals": spirals,
-    "checkerboard": checkerboard,
+@dataclass(frozen=True)
+class Toy:
+    """A toy dataset of the registry :data:`TOYS`: everything the library and the app know about it, in one entry.
+
+    Attributes:
+        make: the generator, ``make(n=..., noise=..., seed=...) -> (x, y)``; its ``noise`` default is the dataset's
+            usual noise (:attr:`noise` reads it from the signature, so it is written once).
+        K: the Playground's default number of components (its classes; the checkerboard's two colours).
+        preset: the :data:`vmonf_core.experiments.PRESETS` entry whose recipes the Playground offers for it.
+    """
+
+    make: Callable[..., tuple[np.ndarray, np.ndarray]]
+    K: int
+    preset: str = "pinwheel"
+
+    @property
+    def noise(self) -> float:
+        """The generator's default noise scale.
+
+        >>> TOYS["circles"].noise
+        0.03
+        """
+        return float(inspect.signature(self.make).parameters["noise"].default)
+
+
+# The toy datasets: adding one is one entry here (and its test in tests/test_datasets.py, which runs every entry)
+TOYS: dict[str, Toy] = {
+    "pinwheel": Toy(pinwheel, K=5, preset="pinwheel"),
+    "circles": Toy(two_circles, K=2, preset="circles"),
+    "moons": Toy(moons, K=2, preset="moons"),
+    "blobs": Toy(blobs, K=4),
+    "spirals": Toy(spirals, K=2),
+    "checkerboard": Toy(checkerboard, K=2),
 }
+TOY_DATASETS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {name: t.make for name, t in TOYS.items()}
 
 
 def make_toy(name: str, n: int = 1000, noise: float | None = None, seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -31,7 +31,7 @@ __all__ = ["VariationalFlowMixture"]
 
 #: the batch ``batch_size="auto"`` uses, or the whole data when they are fewer
 AUTO_BATCH = GENERIC["train"]["batch_size"]
-#: ``init_params`` -> :class:`~vmonf_core.training.TrainConfig` ``init``
+#: ``init_params`` -> :class:`~vmonf_core.train_config.TrainConfig` ``init``
 INIT_PARAMS = {"random": "random", "kmeans": "kmeans", "spectral": "spectral", "mixed": "mixed"}
 
 
@@ -200,7 +200,7 @@ class VariationalFlowMixture(ClusterMixin, DensityMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     def _configs(self, n_samples: int, n_features: int, seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The :class:`~vmonf_core.mixture.ModelConfig` and :class:`~vmonf_core.training.TrainConfig` dicts of a fit."""
+        """The :class:`~vmonf_core.mixture.ModelConfig` and :class:`~vmonf_core.train_config.TrainConfig` dicts of a fit."""
         if self.flow == "realnvp" and n_features < 2:
             raise ValueError(f"flow='realnvp' splits the features in two, so it needs at least 2; got n_features = "
                              f"{n_features}. Use flow='maf' or flow='lu-prelu'.")
@@ -266,7 +266,8 @@ class VariationalFlowMixture(ClusterMixin, DensityMixin, BaseEstimator):
         return self._fit(X, y).labels_
 
     def _fit(self, X: Any, y: Any) -> VariationalFlowMixture:
-        from .training import Trainer, check_device_name
+        from .train_config import check_device_name
+        from .training import Trainer
 
         check_device_name(self.device)
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)

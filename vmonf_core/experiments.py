@@ -21,7 +21,8 @@ import torch
 from .datasets import TOY_DATASETS, Redequantizer, load_csv, load_mnist, make_toy, preprocess_images, train_test_split
 from .metrics import baselines, clustering_metrics, contingency
 from .mixture import ModelConfig
-from .training import TrainConfig, Trainer, TrainResult
+from .train_config import TrainConfig
+from .training import Trainer, TrainResult
 
 __all__ = ["PRESETS", "GENERIC", "auto_epochs", "table_config", "resolve", "load_data", "Data", "run", "RunOutput",
            "label_subset", "score", "jsonable_metrics", "split_data", "make_trainer", "uncertain_points", "redraws_noise"]
