@@ -19,17 +19,15 @@ import argparse
 import json
 import os
 import re
-import socket
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+sys.path.insert(0, str(ROOT))
+from scripts.app_server import ARGS, AppServer  # noqa: E402
+
 QUIET_MS = 800
 TARGETS = {  # seconds, p50 (p95 may be 1.5x); issue 20
     "first request -> Home ready": 3.0, "server start -> Home ready": None, "Home -> Playground": 1.0, "change the dataset": 1.0, "a slider": 1.0,
@@ -48,40 +46,6 @@ new MutationObserver(() => {
   if (window.__want !== null && window.__hit === null && window.__want.test(document.body.textContent)) window.__hit = t;
 }).observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """A fresh `streamlit run app.py` on a free loopback port (embedded local cluster), stopped by its own PID."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.started = time.perf_counter()
-        env = dict(os.environ, PYTHONPATH=str(ROOT), VMONF_SCHEDULER="")
-        self.proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                                      "--server.port", str(self.port), "--server.address", "127.0.0.1",
-                                      "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.url = f"http://127.0.0.1:{self.port}"
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(self.url + "/_stcore/health", timeout=1)
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise SystemExit("streamlit did not start")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
 
 
 class Probe:
@@ -170,7 +134,7 @@ def train_seconds(page) -> float:
 
 def one_session(browser, which: list[str]) -> dict[str, dict[str, float]]:
     """Every step once, on a fresh server, as a new user meets them."""
-    server = Server()
+    server = AppServer(timeout=60)
     out: dict[str, dict[str, float]] = {}
     try:
         pr = Probe(browser)

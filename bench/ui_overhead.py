@@ -20,12 +20,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+sys.path.insert(0, str(ROOT))
+from scripts.app_server import ARGS, AppServer  # noqa: E402
+
 PROGRESS = re.compile(r"(queued: position|running: |done: epoch)")  # the job is visibly queued or running
 
 
@@ -45,24 +45,14 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--sessions", type=int, default=1)
     p.add_argument("--scheduler", default="")
-    p.add_argument("--port", type=int, default=8777)
     a = p.parse_args()
     from playwright.sync_api import sync_playwright
 
-    env = dict(os.environ, PYTHONPATH=str(ROOT), VMONF_SCHEDULER=a.scheduler)
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(a.port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{a.port}"
+    app = AppServer({"VMONF_SCHEDULER": a.scheduler})
+    url = app.url
     pw = sync_playwright().start()
     b = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
     try:
-        while True:
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
         home = b.new_page()
         t0 = time.perf_counter()
         home.goto(url)
@@ -122,8 +112,7 @@ def main() -> None:
     finally:
         b.close()
         pw.stop()
-        proc.terminate()
-        proc.wait(20)
+        app.stop()
 
 
 if __name__ == "__main__":

@@ -5,36 +5,24 @@ Usage: python scripts/screenshots.py   (needs Debian's chromium and the playwrig
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from scripts.app_server import ARGS, AppServer  # noqa: E402
+
 OUT = ROOT / "docs"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def main() -> None:
     OUT.mkdir(exist_ok=True)
-    port = 8765
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                             "--server.port", str(port), "--browser.gatherUsageStats", "false"], cwd=ROOT,
-                            env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+    app = AppServer()
+    url = app.url
     try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
         with sync_playwright() as p:
             b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
             page = b.new_page(viewport={"width": 1400, "height": 1100})
@@ -115,7 +103,7 @@ def main() -> None:
             page.screenshot(path=str(OUT / "mnist.png"))
             b.close()
     finally:
-        proc.terminate()
+        app.stop()
 
 
 if __name__ == "__main__":

@@ -15,8 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .experiments import PRESETS, RECIPES, jsonable_metrics, resolve, run, table_config
+from .experiments import jsonable_metrics, run
 from .mixture import ModelConfig, save_checkpoint
+from .presets import PRESETS, RECIPES, resolve, table_config
 from .runtime import configure_torch
 from .train_config import TrainConfig
 from .training import TrainingError
@@ -216,7 +217,8 @@ def _engine(args: argparse.Namespace, required: bool):
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from .engine import SWEEP_FIELDS, sweep_configs
-    from .experiments import load_data, validate
+    from .experiments import load_data
+    from .presets import validate
 
     shared = None
     if args.data:  # one table, read and split once here (a remote worker need not see the file): cells vary seed/init

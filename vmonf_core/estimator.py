@@ -401,6 +401,11 @@ class VariationalFlowMixture(ClusterMixin, DensityMixin, BaseEstimator):
         flows = sum(p.numel() for p in self.model_.flows.parameters() if p.requires_grad)
         return int(flows + (self.n_components - 1 if self.model_.prior_logits.requires_grad else 0))
 
+    def _information_criterion(self, X: Any, penalty: float) -> float:
+        """``-2 log L + penalty * n_parameters`` on ``X`` (``log L`` the total log-likelihood)."""
+        n = len(self._check(X))
+        return float(-2 * self.score(X) * n + penalty * self.n_parameters())
+
     def bic(self, X: Any) -> float:
         """Bayesian information criterion, ``-2 log L + n_parameters log n`` (lower is better).
 
@@ -412,22 +417,11 @@ class VariationalFlowMixture(ClusterMixin, DensityMixin, BaseEstimator):
         -------
         bic : float
         """
-        n = len(self._check(X))
-        return float(-2 * self.score(X) * n + self.n_parameters() * np.log(n))
+        return self._information_criterion(X, float(np.log(len(self._check(X)))))
 
     def aic(self, X: Any) -> float:
-        """Akaike information criterion, ``-2 log L + 2 n_parameters`` (lower is better).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        aic : float
-        """
-        n = len(self._check(X))
-        return float(-2 * self.score(X) * n + 2 * self.n_parameters())
+        """Akaike information criterion, ``-2 log L + 2 n_parameters`` (lower is better); ``X`` as in :meth:`bic`."""
+        return self._information_criterion(X, 2.0)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

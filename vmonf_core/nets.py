@@ -57,6 +57,37 @@ class BatchedLinear(nn.Module):
         return torch.baddbmm(self.bias, x, w)  # (K,N,in) @ (K,in,out) + (K,1,out)
 
 
+def running_stats(module: nn.Module, K: int, features: int, momentum: float, eps: float) -> None:
+    """Give a batch norm ``module`` its settings and ``K`` sets of running statistics (buffers ``(K, 1, features)``:
+    mean 0, variance 1), which :func:`batch_stats` reads and updates."""
+    module.momentum, module.eps = momentum, eps
+    module.register_buffer("running_mean", torch.zeros(K, 1, features))
+    module.register_buffer("running_var", torch.ones(K, 1, features))
+
+
+def batch_stats(x: Tensor, running_mean: Tensor, running_var: Tensor, momentum: float,
+                training: bool) -> tuple[Tensor, Tensor]:
+    """Mean and biased variance over the ``N`` axis of ``x`` ``(K, N, H)``, each ``(K, 1, H)``.
+
+    In training mode (and for more than one point) the batch's statistics, and the running ones move toward them in
+    place: ``running <- (1 - momentum) running + momentum batch``. Otherwise the running statistics.
+
+    Example:
+        >>> m, v = torch.zeros(1, 1, 2), torch.ones(1, 1, 2)
+        >>> mean, var = batch_stats(torch.tensor([[[0.0, 2.0], [2.0, 2.0]]]), m, v, 0.5, training=True)
+        >>> mean.tolist(), var.tolist(), m.tolist(), v.tolist()
+        ([[[1.0, 2.0]]], [[[1.0, 0.0]]], [[[0.5, 1.0]]], [[[1.0, 0.5]]])
+    """
+    if training and x.shape[1] > 1:
+        mean = x.mean(1, keepdim=True)
+        var = x.var(1, unbiased=False, keepdim=True)
+        with torch.no_grad():
+            running_mean.lerp_(mean, momentum)
+            running_var.lerp_(var, momentum)
+        return mean, var
+    return running_mean, running_var
+
+
 class BatchedBatchNorm(nn.Module):
     """Plain batch normalization with ``K`` independent sets of statistics.
 
@@ -66,21 +97,12 @@ class BatchedBatchNorm(nn.Module):
 
     def __init__(self, K: int, features: int, momentum: float = 0.1, eps: float = 1e-5) -> None:
         super().__init__()
-        self.momentum, self.eps = momentum, eps
+        running_stats(self, K, features, momentum, eps)
         self.weight = nn.Parameter(torch.ones(K, 1, features))
         self.bias = nn.Parameter(torch.zeros(K, 1, features))
-        self.register_buffer("running_mean", torch.zeros(K, 1, features))
-        self.register_buffer("running_var", torch.ones(K, 1, features))
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.training and x.shape[1] > 1:
-            mean = x.mean(1, keepdim=True)
-            var = x.var(1, unbiased=False, keepdim=True)
-            with torch.no_grad():
-                self.running_mean.lerp_(mean, self.momentum)
-                self.running_var.lerp_(var, self.momentum)
-        else:
-            mean, var = self.running_mean, self.running_var
+        mean, var = batch_stats(x, self.running_mean, self.running_var, self.momentum, self.training)
         return (x - mean) * torch.rsqrt(var + self.eps) * self.weight + self.bias
 
 

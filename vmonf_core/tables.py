@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import read_capped
+from .files import csv_lines, read_capped
 
 __all__ = ["load_table", "MAX_TABLE_BYTES"]
 
@@ -58,22 +58,15 @@ def _check_finite(x: np.ndarray, what: str) -> None:
 def _read_csv(raw: bytes, label_column: str | int | None) -> tuple[np.ndarray, np.ndarray | None]:
     import pandas as pd
 
-    if b"\x00" in raw:
-        raise ValueError("the CSV looks like a binary file (it contains NUL bytes); .npy and .npz are read by extension")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValueError("the CSV is not valid UTF-8 text") from None
-    first = next((ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")), None)
-    if first is None:
-        raise ValueError("the CSV is empty")
+    lines = csv_lines(raw, "the CSV", binary_hint="; .npy and .npz are read by extension")
+    first, text = lines[0], "\n".join(lines)
     try:
         [float(v) for v in first.split(",")]
         header = None
     except ValueError:
         header = 0  # a first row that is not all numbers names the columns
     widths: dict[int, int] = {}  # pandas pads a short row with empty values: ragged rows are found here first
-    for i, row in enumerate(csv.reader(ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#"))):
+    for i, row in enumerate(csv.reader(lines)):
         widths.setdefault(len(row), i + 1)
         if len(widths) > 1:
             (w0, _), (w1, r1) = widths.items()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from ..nets import batch_stats, running_stats
 from .base import Transform
 
 __all__ = ["BatchNormFlow"]
@@ -24,24 +25,12 @@ class BatchNormFlow(Transform):
 
     def __init__(self, K: int, dim: int, momentum: float = 0.05, eps: float = 1e-5) -> None:
         super().__init__()
-        self.momentum, self.eps = momentum, eps
+        running_stats(self, K, dim, momentum, eps)
         self.log_gamma = nn.Parameter(torch.zeros(K, 1, dim))
         self.beta = nn.Parameter(torch.zeros(K, 1, dim))
-        self.register_buffer("running_mean", torch.zeros(K, 1, dim))
-        self.register_buffer("running_var", torch.ones(K, 1, dim))
-
-    def _stats(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        if self.training and x.shape[1] > 1:
-            mu = x.mean(1, keepdim=True)
-            var = x.var(1, unbiased=False, keepdim=True)
-            with torch.no_grad():
-                self.running_mean.lerp_(mu, self.momentum)
-                self.running_var.lerp_(var, self.momentum)
-            return mu, var
-        return self.running_mean, self.running_var
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        mu, var = self._stats(x)
+        mu, var = batch_stats(x, self.running_mean, self.running_var, self.momentum, self.training)
         z = (x - mu) * torch.rsqrt(var + self.eps) * self.log_gamma.exp() + self.beta
         ladj = (self.log_gamma - 0.5 * torch.log(var + self.eps)).sum(-1)  # (K, 1)
         return z, ladj.expand(-1, x.shape[1])
