@@ -15,8 +15,8 @@ import streamlit as st
 from vmonf_core.datasets import TOYS
 from vmonf_core.experiments import PRESETS, resolve
 from vmonf_core.mixture import ModelConfig
+from vmonf_core.schedule import labeled_loss_weight, pretrains_on_labels
 from vmonf_core.train_config import TrainConfig
-from vmonf_core.training import labeled_loss_weight, pretrains_on_labels
 
 from . import state as S
 

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["INITS", "TrainConfig", "check_device_name", "resolve_device", "validate_data"]
+__all__ = ["INITS", "TrainConfig", "check_device_name", "resolve_device", "validate_data", "validate_test_data",
+           "validate_truth"]
 
 
 INITS = ("random", "kmeans", "spectral", "mixed", "truth")
@@ -176,3 +177,28 @@ def validate_data(x: Any, K: int, labels: Any = None) -> tuple[np.ndarray, np.nd
     if y.min() < -1 or y.max() >= K:
         raise ValueError(f"labels must be in [0, K-1] = [0, {K - 1}] or -1 (unlabeled); got values in [{y.min()}, {y.max()}]")
     return x, y
+
+
+def validate_test_data(x_test: Any, dim: int) -> np.ndarray | None:
+    """Held-out points as a float64 ``(M, dim)`` array (``None`` when none are given); ``ValueError`` otherwise.
+
+    Example:
+        >>> validate_test_data([[0.0, 1.0]], 2).shape, validate_test_data(None, 2)
+        ((1, 2), None)
+    """
+    if x_test is None or not len(x_test):
+        return None
+    xt = np.asarray(x_test, dtype=np.float64)
+    if xt.ndim != 2 or xt.shape[1] != dim or not np.isfinite(xt).all():
+        raise ValueError(f"test data must be a finite array of shape (M, {dim})")
+    return xt
+
+
+def validate_truth(truth: Any, n: int, K: int) -> np.ndarray:
+    """The true classes for ``init="truth"`` (the control experiment): one int64 class in ``[0, K)`` per point."""
+    if truth is None:
+        raise ValueError("init 'truth' needs data with ground-truth classes")
+    t = np.asarray(truth)
+    if t.shape != (n,) or t.min() < 0 or t.max() >= K:
+        raise ValueError(f"init 'truth' needs one class in [0, {K - 1}] per point")
+    return t.astype(np.int64)

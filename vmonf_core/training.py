@@ -17,16 +17,16 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from . import budget
+from . import budget, evaluation, schedule
 from .mixture import ModelConfig, VMoNF
-from .objectives import elbo_terms, restart_objectives, supervised_loss, temperature_at, usage_entropy
+from .nets import population_batch_stats
+from .objectives import supervised_loss, temperature_at, usage_entropy
 from .starts import align_to_labels, init_pseudo_labels
-from .train_config import TrainConfig, _int, resolve_device, validate_data
+from .train_config import TrainConfig, resolve_device, validate_data, validate_test_data, validate_truth
 
-__all__ = ["Trainer", "TrainResult", "TrainingError", "fit", "labeled_loss_weight", "pretrains_on_labels",
-           "population_batch_stats"]
+__all__ = ["Trainer", "TrainResult", "TrainingError", "fit"]
 
 
 class TrainingError(RuntimeError):
@@ -47,52 +47,23 @@ class TrainResult:
     best_epoch: int = 0  # the epoch of the selected snapshot
 
 
-@contextlib.contextmanager
-def population_batch_stats(model: nn.Module):
-    """Batch norms in eval mode (running statistics, not updated) inside the block; gradients still flow.
-
-    The labeled points are a tiny, skewed batch (16 points of 2 wings). In train mode their forward pass replaced
-    q's normalisation by their own statistics and, worse, dragged the running statistics that every evaluation
-    uses toward them, even when the labeled loss had weight 0: on the pinwheel with 2 of 5 wings labeled, the
-    ELBO of the selected restart fell from -0.17 to -1.3 within one epoch.
-    """
-    from .nets import BatchedBatchNorm
-    from .transforms.normalization import BatchNormFlow
-
-    norms = [mod for mod in model.modules() if isinstance(mod, BatchedBatchNorm | BatchNormFlow) and mod.training]
-    for mod in norms:
-        mod.train(False)
-    try:
-        yield
-    finally:
-        for mod in norms:
-            mod.train(True)
-
-
-def labeled_loss_weight(supervised_weight: float, n_labeled: int, batch_size: int) -> float:
-    """Weight of the labeled loss added to each ELBO step (``semi_mode="interleave"``).
-
-    ``w = supervised_weight * min(1, n_labeled / batch_size)``: with fewer labels than a batch, their mean loss is
-    scaled by their share of a batch, so that 10 labels do not weigh as much as a batch of 128 (pinwheel, the 10
-    most uncertain points labeled: seed 1 ARI 0.39 at full weight, 0.80 at 0.1).
+def validation_split(N: int, val_fraction: float, seed: int, min_train: int,
+                     device: torch.device | str = "cpu") -> tuple[Tensor | None, Tensor]:
+    """``(val_idx, train_idx)``: a validation split carved from ``N`` training points (``None`` when
+    ``val_fraction`` rounds to no point), drawn from its own generator so that the run's other streams are unchanged.
 
     Example:
-        >>> labeled_loss_weight(1.0, 16, 128)
-        0.125
+        >>> val, train = validation_split(10, 0.2, seed=0, min_train=2)
+        >>> len(val), len(train), sorted(val.tolist() + train.tolist()) == list(range(10))
+        (2, 8, True)
     """
-    return supervised_weight * min(1.0, n_labeled / max(1, batch_size))
-
-
-def pretrains_on_labels(init: str) -> bool:
-    """Whether a run with labels first trains on the labeled points alone: only after a random start.
-
-    After an init (whose clusters are renumbered to agree with the labels, :func:`align_to_labels`), that phase only
-    squeezed each labeled component onto its few labels and taught q that unlabeled classes do not exist: pinwheel,
-    the 10 most uncertain points labeled, seed 0, ARI 0.67 with it, 0.85 without; 2 of 5 wings labeled, seeds 0
-    and 3, 0.87 and 0.87 with, 0.95 and 0.88 without. The labels still enter every ELBO step (interleave) or
-    epoch (alternate).
-    """
-    return init == "random"
+    n_val = int(round(val_fraction * N))
+    if n_val and N - n_val < min_train:
+        raise ValueError(f"val_fraction {val_fraction} leaves too few training points")
+    perm = torch.randperm(N, generator=torch.Generator().manual_seed(seed + 7919)).to(device)
+    if not n_val:
+        return None, torch.arange(N, device=device)
+    return perm[:n_val], perm[n_val:].sort().values
 
 
 class Trainer:
@@ -103,8 +74,8 @@ class Trainer:
            ``init_epochs``: k-means (a different seed per restart), spectral clustering on a k-NN
            graph, both across restarts (``"mixed"``), or the true classes (``"truth"``, the control
            experiment; training is unsupervised afterwards).
-        2. ``pretrain`` (labels given): the labeled points train their own component
-           (NLL) and q (cross-entropy).
+        2. ``pretrain`` (labels given, after a random start only: :func:`~vmonf_core.schedule.pretrains_on_labels`):
+           the labeled points train their own component (NLL) and q (cross-entropy).
         3. ``train``: ELBO epochs. With labels, ``semi_mode="interleave"`` (default) adds the
            labeled loss (weight ``supervised_weight``) to every ELBO step; ``"alternate"`` (the
            thesis) makes a pass over the labeled points, then one over all points, each epoch.
@@ -144,38 +115,23 @@ class Trainer:
         self.x = torch.as_tensor(x_np, dtype=self.dtype, device=self.device)
         self.model.set_data_scaling(self.x)
         self.y = None if y_np is None else torch.as_tensor(y_np, device=self.device)
-        self.x_test = None
-        if x_test is not None and len(x_test):
-            xt = np.asarray(x_test, dtype=np.float64)
-            if xt.ndim != 2 or xt.shape[1] != mc.dim or not np.isfinite(xt).all():
-                raise ValueError(f"test data must be a finite array of shape (M, {mc.dim})")
-            self.x_test = torch.as_tensor(xt, dtype=self.dtype, device=self.device)
+        xt = validate_test_data(x_test, mc.dim)
+        self.x_test = None if xt is None else torch.as_tensor(xt, dtype=self.dtype, device=self.device)
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.Adam(self.params, lr=c.lr, weight_decay=c.weight_decay, fused=True)
-        # a validation split carved from the training points (its own generator: other streams are unchanged)
         N = len(self.x)
-        n_val = int(round(c.val_fraction * N))
-        if n_val and N - n_val < 2 * mc.n_components:
-            raise ValueError(f"val_fraction {c.val_fraction} leaves too few training points")
-        perm = torch.randperm(N, generator=torch.Generator().manual_seed(c.seed + 7919)).to(self.device)
-        self.val_idx = perm[:n_val] if n_val else None
-        self.train_idx = perm[n_val:].sort().values if n_val else torch.arange(N, device=self.device)
+        self.val_idx, self.train_idx = validation_split(N, c.val_fraction, c.seed, 2 * mc.n_components, self.device)
         in_train = torch.zeros(N, dtype=torch.bool, device=self.device)
         in_train[self.train_idx] = True
         self.labeled = None if self.y is None else ((self.y >= 0) & in_train).nonzero().squeeze(-1)
         n_lab = 0 if self.labeled is None else len(self.labeled)
-        self._labeled_weight = labeled_loss_weight(c.supervised_weight, n_lab, c.batch_size)
+        self._labeled_weight = schedule.labeled_loss_weight(c.supervised_weight, n_lab, c.batch_size)
         if self.labeled is not None and self.labeled.numel() == 0:
             self.labeled = None
         self._x_np = x_np
         self.resample_x = resample_x  # fresh inputs for an epoch (e.g. new dequantisation noise); validation stays fixed
         if c.init == "truth":  # the control experiment: pretrain on the true classes, then train unsupervised
-            if truth is None:
-                raise ValueError("init 'truth' needs data with ground-truth classes")
-            t_np = np.asarray(truth)
-            if t_np.shape != (len(x_np),) or t_np.min() < 0 or t_np.max() >= mc.n_components:
-                raise ValueError(f"init 'truth' needs one class in [0, {mc.n_components - 1}] per point")
-            self._truth = t_np.astype(np.int64)
+            self._truth = validate_truth(truth, len(x_np), mc.n_components)
         self.pseudo: Tensor | None = None  # init pseudo-labels, computed by the first init epoch
         n_eval = min(len(self.train_idx), c.eval_points)
         self.eval_idx = self.train_idx[torch.randperm(len(self.train_idx), generator=self.gen)[:n_eval].to(self.device)]
@@ -194,9 +150,7 @@ class Trainer:
     # ----------------------------------------------------------- schedule
     def _phases(self) -> list[str]:
         c = self.config
-        phases = ["init"] * (c.init_epochs if c.init != "random" else 0)
-        phases += ["pretrain"] * (c.pretrain_epochs if self.labeled is not None and pretrains_on_labels(c.init) else 0)
-        return phases + ["train"] * c.epochs
+        return schedule.phases(c.init, c.init_epochs, c.pretrain_epochs, c.epochs, self.labeled is not None)
 
     @property
     def total_epochs(self) -> int:
@@ -206,28 +160,13 @@ class Trainer:
     def done(self) -> bool:
         return self.epoch >= self.total_epochs
 
-    def extend(self, epochs: int) -> None:
-        """Add ``epochs`` more training epochs (continue a finished run)."""
-        _int("epochs", epochs, 1, 100_000)
-        self.phases += ["train"] * epochs
-
     def phase_plan(self) -> list[tuple[str, int]]:
         """The phases in order with their epoch counts, e.g. ``[("init", 15), ("train", 40)]``."""
-        plan: list[tuple[str, int]] = []
-        for p in self.phases:
-            if plan and plan[-1][0] == p:
-                plan[-1] = (p, plan[-1][1] + 1)
-            else:
-                plan.append((p, 1))
-        return plan
+        return schedule.phase_plan(self.phases)
 
     def eta(self) -> float:
         """Seconds left, from the measured rate of each phase (a phase not yet run uses the current rate)."""
-        rates = {p: s / n for p, (s, n) in self.phase_seconds.items() if n}
-        current = rates.get(self.phases[self.epoch - 1]) if self.epoch else None
-        if current is None:
-            return math.nan
-        return float(sum(rates.get(p, current) for p in self.phases[self.epoch:]))
+        return schedule.eta(self.phases, self.epoch, self.phase_seconds)
 
     # ------------------------------------------------------- persistence
     def state_dict(self) -> dict[str, Any]:
@@ -361,41 +300,13 @@ class Trainer:
                 self._step(loss)
 
     # ------------------------------------------------------------ evaluation
-    @torch.no_grad()
-    def _log_px(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """``log p(x|k)`` ``(R, N, K)`` and ``log p(x)`` ``(R, N)`` for every restart."""
-        lp = self.model.all_component_log_prob(x)
-        return lp, torch.logsumexp(lp + self.model.all_log_prior().unsqueeze(1), -1)
-
-    @torch.no_grad()
     def evaluate(self) -> dict[str, Any]:
-        """ELBO terms (at the model's temperature buffer), log p(x) and test log-likelihood of the best restart, in eval mode."""
-        m = self.model
-        was = m.training
-        m.eval()
-        try:
-            xe = self.x[self.eval_idx]
-            log_px_k, log_px = self._log_px(xe)
-            terms = elbo_terms(log_px_k, m.all_log_prior(), m.all_posterior_logits(xe), float(m.temperature))  # the snapshot's T
-            labeled_loss = None
-            if self.labeled is not None:  # with labels, restarts are ranked by ELBO minus the labeled loss
-                lb = self.labeled[: self.config.eval_points]
-                labeled_loss = supervised_loss(m.all_component_log_prob(self.x[lb]), m.all_log_prior(),
-                                               m.all_posterior_logits(self.x[lb]), self.y[lb])
-            per_restart = restart_objectives(terms["elbo"], labeled_loss)
-            r = int(per_restart.argmax())
-            out: dict[str, Any] = {k: float(v[r].mean()) for k, v in terms.items()}
-            out["log_px"] = float(log_px[r].mean())
-            out["objective"] = float(per_restart[r])  # what restarts and snapshots are ranked by
-            out["restart_objectives"] = [float(v) for v in per_restart]
-            out["best_restart"] = r
-            if self.val_idx is not None:
-                out["val_log_likelihood"] = float(self._log_px(self.x[self.val_idx[: self.config.eval_points]])[1][r].mean())
-            if self.x_test is not None:
-                out["test_log_likelihood"] = float(self._log_px(self.x_test[: self.config.eval_points])[1][r].mean())
-            return out
-        finally:
-            m.train(was)
+        """:func:`~vmonf_core.evaluation.evaluate` on this run's evaluation, labeled, validation and test points."""
+        n = self.config.eval_points
+        lb = None if self.labeled is None else self.labeled[:n]
+        return evaluation.evaluate(self.model, self.x[self.eval_idx], None if lb is None else (self.x[lb], self.y[lb]),
+                                   None if self.val_idx is None else self.x[self.val_idx[:n]],
+                                   None if self.x_test is None else self.x_test[:n])
 
     def _snapshot(self) -> dict[str, Tensor]:
         # a copy of every tensor: later steps must not change it (``clone`` of each: 0.21 ms, deepcopy of the dict 1.26 ms)
