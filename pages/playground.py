@@ -58,9 +58,8 @@ if data is not None:
             st.caption(U.labels_caption(settings, n_labeled))
         if n_labeled and len(classes) < K:
             st.warning(f"Only {len(classes)} of the K = {K} classes have labels. The other components stay free: "
-                       "they keep the clusters the start gave them (measured on the pinwheel with 2 of 5 wings "
-                       "labeled: median ARI 0.98 against 0.97 without labels, no worse on 9 of 10 seeds; README). Label every class for "
-                       "the strongest effect.")
+                       "they keep the clusters the start gave them (measured with some wings of the pinwheel "
+                       "labeled: README, \"Labels never hurt?\"). Label every class for the strongest effect.")
 
     def train_now() -> None:
         try:

@@ -46,13 +46,13 @@ def _draw_canvas() -> np.ndarray:
     """A click grid: click, box- or lasso-select grid cells to spray points there."""
     drawn = S.get(S.DRAWN, [])
     c1, c2, c3 = st.columns([2, 1, 1])
-    spray = c1.slider("Points per click (spray)", 1, 20, 5, key="pg_spray")
-    if c2.button("Undo", key="pg_draw_undo", disabled=not drawn, width="stretch"):
-        hist = S.get(S.DRAWN + "_hist", [])
+    spray = c1.slider("Points per click (spray)", 1, 20, 5, key=S.SPRAY)
+    if c2.button("Undo", key=S.DRAW_UNDO, disabled=not drawn, width="stretch"):
+        hist = S.get(S.sub(S.DRAWN, "hist"), [])
         S.put(S.DRAWN, hist.pop() if hist else [])
         st.rerun()
-    if c3.button("Clear", key="pg_draw_clear", disabled=not drawn, width="stretch"):
-        S.get(S.DRAWN + "_hist", []).append(list(drawn))
+    if c3.button("Clear", key=S.DRAW_CLEAR, disabled=not drawn, width="stretch"):
+        S.get(S.sub(S.DRAWN, "hist"), []).append(list(drawn))
         S.put(S.DRAWN, [])
         st.rerun()
     gx, gy = np.meshgrid(GRID, GRID)
@@ -65,8 +65,8 @@ def _draw_canvas() -> np.ndarray:
     fig.update_layout(height=460, margin=dict(l=10, r=10, t=30, b=10), showlegend=False,
                       title=f"Draw: click grid dots, or box/lasso-select an area ({len(drawn)} points)")
     fig.update_yaxes(scaleanchor="x", scaleratio=1)
-    version = S.get(S.DRAWN + "_v", 0)
-    event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key=f"pg_canvas_{version}",
+    version = S.get(S.sub(S.DRAWN, "v"), 0)
+    event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key=S.sub(S.CANVAS, str(version)),
                             width="stretch")
     pts = [p for p in selected_points(event) if p.get("curve_number", 0) == 0 and "x" in p and "y" in p]
     if pts and len(drawn) >= MAX_DRAWN:
@@ -77,9 +77,9 @@ def _draw_canvas() -> np.ndarray:
         centres = np.array([[p["x"], p["y"]] for p in pts])
         per = spray if len(centres) == 1 else max(1, spray // 3)
         new = np.repeat(centres, per, 0) + (0.03 * rng.standard_normal((len(centres) * per, 2)) if spray > 1 else 0)
-        S.get(S.DRAWN + "_hist", []).append(list(drawn))
+        S.get(S.sub(S.DRAWN, "hist"), []).append(list(drawn))
         S.put(S.DRAWN, (drawn + new.round(4).tolist())[:MAX_DRAWN])
-        S.put(S.DRAWN + "_v", version + 1)  # a fresh chart key clears the selection
+        S.put(S.sub(S.DRAWN, "v"), version + 1)  # a fresh chart key clears the selection
         st.rerun()
     return np.asarray(drawn, dtype=np.float64).reshape(-1, 2)
 
@@ -120,7 +120,7 @@ def data_source() -> Data | None:
             st.info("Click on the canvas above to add points.")
             return None
         return _split(x, None, 0, "drawn")
-    up = sb.file_uploader("CSV: x, y[, label] (label -1 = unlabeled)", type=["csv", "txt"], key="pg_csv")
+    up = sb.file_uploader("CSV: x, y[, label] (label -1 = unlabeled)", type=["csv", "txt"], key=S.CSV)
     if up is not None:
         if up.size > MAX_CSV_BYTES:
             st.error(f"That CSV is {up.size / 1e6:.1f} MB; the limit is {MAX_CSV_BYTES // 1024 // 1024} MB.")

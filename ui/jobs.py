@@ -126,17 +126,17 @@ def panel(job_key: str, result_key: str, prefix: str, on_train: Callable[[], Non
             job.poll()
         running = job is not None and not job.finished
         c1, c2, c3 = st.columns(3)
-        if on_train is not None and c1.button("Train", type="primary", key=f"{prefix}_train", disabled=running, width="stretch",
+        if on_train is not None and c1.button("Train", type="primary", key=S.sub(prefix, "train"), disabled=running, width="stretch",
                      shortcut="Ctrl+Enter", help="Start a run with these settings (Ctrl+Enter)"):
             on_train()
             if st.session_state.get(job_key) is not job:
                 st.rerun()
-        if c2.button("Stop", key=f"{prefix}_stop", disabled=not running or job.status == "stopping", width="stretch",
+        if c2.button("Stop", key=S.sub(prefix, "stop"), disabled=not running or job.status == "stopping", width="stretch",
                      shortcut="Escape", help="Stop the run; a stopped run can be resumed (Esc)"):
             job.stop()
             job.wait(STOP_WAIT, interval=0.05)  # the worker stops within 0.2 s: show "stopped" in this click's rerun
             st.rerun(scope="app" if job.finished else "fragment")
-        if c3.button("Resume", key=f"{prefix}_resume", disabled=not (job is not None and job.resumable), width="stretch",
+        if c3.button("Resume", key=S.sub(prefix, "resume"), disabled=not (job is not None and job.resumable), width="stretch",
                      help="Continue the stopped run where it left off"):
             resume(job_key)
             st.rerun()
@@ -170,7 +170,7 @@ def panel(job_key: str, result_key: str, prefix: str, on_train: Callable[[], Non
         show_preview = render_preview is not None and running and job.preview is not None
         left, right = st.columns(2) if show_preview else (st.container(), None)
         with left:
-            st.plotly_chart(curves_figure(job.history, stacked=show_preview), width="stretch", key=f"{job_key}_curves",
+            st.plotly_chart(curves_figure(job.history, stacked=show_preview), width="stretch", key=S.sub(job_key, "curves"),
                             alt=CURVES_ALT)
         if show_preview:
             with right:

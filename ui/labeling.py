@@ -10,10 +10,8 @@ from vmonf_core.experiments import Data, label_subset, uncertain_points
 from . import state as S
 from .figures import data_figure
 
-# measured by bench/labels.py (pinwheel, seeds 0-9, each labeled run against the unlabeled run of its seed)
-UNCERTAIN_HELP = ("The points where q(k|x) is least sure, one from each stretch of the boundaries. Measured on the "
-                  "pinwheel (bench/labels.py): labeling 10 of them lowered ARI by more than 0.02 on 1 of 10 seeds "
-                  "(median 0.98 against 0.97 unlabeled). Train again to use them.")
+UNCERTAIN_HELP = ("The points where q(k|x) is least sure, one from each stretch of the boundaries. What labeling "
+                  "them does to the ARI is measured by bench/labels.py (README, \"Labels never hurt?\"). Train again to use them.")
 
 MAX_SELECTED = 20_000  # points per selection event; a crafted event cannot ask for more
 
@@ -66,7 +64,7 @@ def current_labels(data: Data, data_id: str) -> np.ndarray:
 def _commit(new: np.ndarray) -> None:
     S.get(S.LABEL_HISTORY, []).append(S.get(S.LABELS).copy())
     S.put(S.LABELS, new)
-    S.put(S.LABELS + "_v", S.get(S.LABELS + "_v", 0) + 1)  # fresh chart key clears the selection
+    S.put(S.LABELS_V, S.get(S.LABELS_V, 0) + 1)  # fresh chart key clears the selection
 
 
 def apply_selection(labels: np.ndarray, indices: list[int], cls: int) -> np.ndarray:
@@ -81,24 +79,24 @@ def labeling_panel(data: Data, data_id: str, K: int, model=None) -> np.ndarray:
     """The labeling UI; returns the current labels (``-1`` = unlabeled)."""
     labels = current_labels(data, data_id)
     c1, c2, c3, c4 = st.columns([1.3, 1, 1, 1])
-    cls = c1.selectbox("Class to assign", list(range(1, K + 1)) + ["erase"], key="pg_label_class")
-    if c2.button("Undo", key="pg_label_undo", disabled=not S.get(S.LABEL_HISTORY), width="stretch"):
+    cls = c1.selectbox("Class to assign", list(range(1, K + 1)) + ["erase"], key=S.LABEL_CLASS)
+    if c2.button("Undo", key=S.LABEL_UNDO, disabled=not S.get(S.LABEL_HISTORY), width="stretch"):
         S.put(S.LABELS, S.get(S.LABEL_HISTORY).pop())
-        S.put(S.LABELS + "_v", S.get(S.LABELS + "_v", 0) + 1)
+        S.put(S.LABELS_V, S.get(S.LABELS_V, 0) + 1)
         st.rerun()
-    if c3.button("Clear", key="pg_label_clear", disabled=not (labels >= 0).any(), width="stretch"):
+    if c3.button("Clear", key=S.LABEL_CLEAR, disabled=not (labels >= 0).any(), width="stretch"):
         _commit(-np.ones(len(labels), dtype=np.int64))
         st.rerun()
     suggestions = np.array([], dtype=np.int64)
     if model is not None and model.D == data.x.shape[1]:
         suggestions = uncertain_points(model, data.x, labels)
     if data.y is not None:
-        n_rand = c4.number_input("Random per class", 1, 100, 16, key="pg_label_n")
-        if st.button(f"Label {n_rand} points per true class, spread over each class", key="pg_label_random"):
-            _commit(label_subset(data.y, int(n_rand), seed=S.get(S.LABELS + "_v", 0), x=data.x))
+        n_rand = c4.number_input("Random per class", 1, 100, 16, key=S.LABEL_N)
+        if st.button(f"Label {n_rand} points per true class, spread over each class", key=S.LABEL_RANDOM):
+            _commit(label_subset(data.y, int(n_rand), seed=S.get(S.LABELS_V, 0), x=data.x))
             st.rerun()
         if len(suggestions) and st.button(f"Label {len(suggestions)} uncertain points (★) with their true class",
-                                          key="pg_label_suggest",
+                                          key=S.LABEL_SUGGEST,
                                           help=UNCERTAIN_HELP):
             new = labels.copy()
             new[suggestions] = data.y[suggestions]
@@ -110,12 +108,12 @@ def labeling_panel(data: Data, data_id: str, K: int, model=None) -> np.ndarray:
                         marker=dict(symbol="star", size=13, color="gold", line=dict(width=1, color="black")),
                         customdata=suggestions)
     event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"),
-                            key=f"pg_label_chart_{S.get(S.LABELS + '_v', 0)}", width="stretch")
+                            key=S.sub(S.LABEL_CHART, str(S.get(S.LABELS_V, 0))), width="stretch")
     picked = [p["customdata"] for p in selected_points(event) if p.get("customdata") is not None]
     if picked:
         _commit(apply_selection(labels, picked, -1 if cls == "erase" else int(cls) - 1))
         st.rerun()
     counts = {f"class {k + 1}": int((labels == k).sum()) for k in range(K)}
     counts["unlabeled"] = int((labels < 0).sum())
-    st.dataframe([counts], hide_index=True, key="pg_label_counts")
+    st.dataframe([counts], hide_index=True, key=S.LABEL_COUNTS)
     return labels

@@ -11,6 +11,7 @@ import streamlit as st
 
 from vmonf_core.experiments import Data
 
+from . import state as S
 from .figures import partition_figure
 
 __all__ = ["PARTITION_ALT", "draw_partition"]
@@ -20,8 +21,8 @@ PARTITION_ALT = ("Scatter plot: the plane coloured by the component that q(k|x) 
 
 
 def draw_partition(preview: dict[str, Any], data: Data, key: str, title: str) -> None:
-    cache = st.session_state.get(key + "_fig")
+    cache = st.session_state.get(S.sub(key, "fig"))
     if cache is None or cache[0] is not preview:  # build each preview's figure once; live reruns re-send it
         cache = (preview, partition_figure(preview["grid"], preview["samples"], preview["k"], preview["K"], data.x, title=title))
-        st.session_state[key + "_fig"] = cache
+        st.session_state[S.sub(key, "fig")] = cache
     st.plotly_chart(cache[1], width="stretch", key=key, alt=PARTITION_ALT)

@@ -14,6 +14,7 @@ import numpy as np
 import streamlit as st
 from PIL import Image, ImageDraw
 
+from . import state as S
 from .figures import BACKGROUND, STRONG
 from .partition import draw_partition
 
@@ -69,35 +70,35 @@ def replay_panel(result: Any, key: str) -> None:
                    "(a loaded checkpoint has none).")
         return
     n = len(frames)
-    pos_key = f"{key}_pos"
+    pos_key, play_key = S.sub(key, "pos"), S.sub(key, "play")
     st.session_state.setdefault(pos_key, n - 1)
-    playing = st.session_state.get(f"{key}_play", False)
+    playing = st.session_state.get(play_key, False)
 
     def toggle() -> None:
-        st.session_state[f"{key}_play"] = not st.session_state.get(f"{key}_play", False)
-        if st.session_state[f"{key}_play"] and st.session_state[pos_key] >= n - 1:
+        st.session_state[play_key] = not st.session_state.get(play_key, False)
+        if st.session_state[play_key] and st.session_state[pos_key] >= n - 1:
             st.session_state[pos_key] = 0  # play from the start
 
     @st.fragment(run_every=0.5 if playing else None)
     def _scrubber() -> None:
-        if st.session_state.get(f"{key}_play"):
+        if st.session_state.get(play_key):
             if st.session_state[pos_key] < n - 1:
                 st.session_state[pos_key] += 1
             else:
-                st.session_state[f"{key}_play"] = False
+                st.session_state[play_key] = False
                 st.rerun()  # stop refreshing
         c1, c2 = st.columns([4, 1])
         i = c1.slider("Replay frame", 0, n - 1, key=pos_key, help="Drag to scrub through the run")
-        c2.button("Pause" if st.session_state.get(f"{key}_play") else "Play", key=f"{key}_play_btn", width="stretch",
+        c2.button("Pause" if st.session_state.get(play_key) else "Play", key=S.sub(key, "play_btn"), width="stretch",
                   on_click=toggle)
-        if playing != bool(st.session_state.get(f"{key}_play")):
+        if playing != bool(st.session_state.get(play_key)):
             st.rerun()  # switch the refresh on or off
         ep, pv = frames[i]
-        draw_partition(pv, result.data, f"{key}_fig", f"replay: epoch {ep} of {frames[-1][0]} (frame {i + 1} of {n})")
+        draw_partition(pv, result.data, S.sub(key, "fig"), f"replay: epoch {ep} of {frames[-1][0]} (frame {i + 1} of {n})")
 
     _scrubber()
-    gkey = f"{key}_gif"
+    gkey = S.sub(key, "gif")
     if gkey not in result.cache:
         result.cache[gkey] = gif_bytes(frames, result.data.x)
     st.download_button(f"Download the replay as an animated GIF ({n} frames)", result.cache[gkey], "vmonf_replay.gif",
-                       "image/gif", key=f"{key}_dl")
+                       "image/gif", key=S.sub(key, "dl"))

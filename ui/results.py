@@ -133,10 +133,10 @@ def partition_spec(data: Data, n: int = 60, per_component: int = 100) -> dict[st
 
 
 def thesis_figure(model, data: Data, key: str, title: str | None = None) -> None:
-    cache = st.session_state.get(key + "_pv")
+    cache = st.session_state.get(S.sub(key, "pv"))
     if cache is None or cache[0] is not model:
         cache = (model, previews.compute(model, partition_spec(data, 80, 150)))
-        st.session_state[key + "_pv"] = cache
+        st.session_state[S.sub(key, "pv")] = cache
     draw_partition(cache[1], data, key, title or "argmax q(k|x) and samples")
 
 
@@ -207,20 +207,20 @@ def results_panel(result: RunResult, key: str) -> None:
     a finished run shows its scores and first figure without waiting for the other six views (about 1.1 MB of
     figures on the pinwheel, most of it the components' heatmaps).
     """
-    view = st.segmented_control("View", RESULT_VIEWS, default=RESULT_VIEWS[0], required=True, key=f"{key}_view",
+    view = st.segmented_control("View", RESULT_VIEWS, default=RESULT_VIEWS[0], required=True, key=S.sub(key, "view"),
                                 label_visibility="collapsed")
     if view == "Replay":
-        replay_panel(result, f"{key}_replay_{result.number}")  # a new run gets a fresh scrubber
+        replay_panel(result, S.sub(key, f"replay_{result.number}"))  # a new run gets a fresh scrubber
     elif view == "Baselines":
         metrics_table(result.metrics)
         names = ["bv"] + ["b" + n for n in BASELINE_TITLES if n in result.metrics.get("baselines", {})]
         for col, fig in zip(st.columns(len(names)), names):
             with col:
-                st.plotly_chart(_figure(result, fig), width="stretch", key=f"{key}_{fig}", alt=ALT["b"])
+                st.plotly_chart(_figure(result, fig), width="stretch", key=S.sub(key, f"{fig}"), alt=ALT["b"])
     else:
         fig = {"Thesis figure": "part", "Density": "dens", "Components": "comp", "Usage": "usage",
                "Curves": "curves"}[view]
-        st.plotly_chart(_figure(result, fig), width="stretch", key=f"{key}_{fig}", alt=ALT[fig])
+        st.plotly_chart(_figure(result, fig), width="stretch", key=S.sub(key, f"{fig}"), alt=ALT[fig])
 
 
 def export_panel(result: RunResult, key: str) -> None:
@@ -230,11 +230,11 @@ def export_panel(result: RunResult, key: str) -> None:
     """
     c1, c2, c3 = st.columns(3)
     c1.download_button("Download checkpoint", lambda: checkpoint_bytes(result), "vmonf_model.pt", "application/octet-stream",
-                       key=f"{key}_dl_ckpt", on_click="ignore")
+                       key=S.sub(key, "dl_ckpt"), on_click="ignore")
     c2.download_button("Download metrics", lambda: json.dumps(jsonable_metrics(result.metrics), indent=2), "metrics.json",
-                       "application/json", key=f"{key}_dl_metrics", on_click="ignore")
+                       "application/json", key=S.sub(key, "dl_metrics"), on_click="ignore")
     c3.download_button("Download run config", lambda: json.dumps(result.config, indent=2), "run_config.json",
-                       "application/json", key=f"{key}_dl_cfg", on_click="ignore")
+                       "application/json", key=S.sub(key, "dl_cfg"), on_click="ignore")
 
 
 def checkpoint_bytes(result: RunResult) -> bytes:
@@ -281,13 +281,13 @@ def history_panel(key: str) -> None:
     st.table(table.set_index("run"))
     labels = {r.number: r.label() for r in runs}
     picked = st.multiselect("Pick runs (two to compare them side by side)", list(labels), format_func=labels.get,
-                            key=f"{key}_pick")
+                            key=S.sub(key, "pick"))
     c1, c2, _ = st.columns([1, 1, 2])
     c1.download_button("Download the table (CSV)", lambda: table.to_csv(index=False), "vmonf_runs.csv", "text/csv",
-                       key=f"{key}_csv", width="stretch", on_click="ignore")
-    if c2.button("Drop the picked runs", key=f"{key}_drop", disabled=not picked, width="stretch"):
+                       key=S.sub(key, "csv"), width="stretch", on_click="ignore")
+    if c2.button("Drop the picked runs", key=S.sub(key, "drop"), disabled=not picked, width="stretch"):
         runs[:] = [r for r in runs if r.number not in picked]
-        st.session_state.pop(f"{key}_pick", None)
+        st.session_state.pop(S.sub(key, "pick"), None)
         st.rerun()
     chosen = [r for r in runs if r.number in picked]
     if len(chosen) != 2:
@@ -296,7 +296,7 @@ def history_panel(key: str) -> None:
     for col, r in zip(st.columns(2), chosen):
         with col:
             st.markdown(f"**{r.label()}**")
-            st.plotly_chart(_figure(r, "part"), width="stretch", key=f"{key}_cmp_part_{r.number}", alt=ALT["part"])
-            st.plotly_chart(curves_figure(r.history, stacked=True), width="stretch", key=f"{key}_cmp_curves_{r.number}",
+            st.plotly_chart(_figure(r, "part"), width="stretch", key=S.sub(key, f"cmp_part_{r.number}"), alt=ALT["part"])
+            st.plotly_chart(curves_figure(r.history, stacked=True), width="stretch", key=S.sub(key, f"cmp_curves_{r.number}"),
                             alt=ALT["curves"])
     st.table(runs_table(chosen).set_index("run").T)

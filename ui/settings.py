@@ -7,9 +7,12 @@ page leaves it as it was.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import numpy as np
 import streamlit as st
 
 from vmonf_core.datasets import TOYS
@@ -21,11 +24,24 @@ from vmonf_core.train_config import TrainConfig
 from . import state as S
 
 INIT_EPOCHS = {"random": 0, "kmeans": 3, "spectral": 15, "mixed": 15, "truth": 15}
-# measured with: python -m vmonf_core sweep --preset P --recipe thesis --seeds 0-9 (README, "Thesis settings")
-THESIS_MEASURED = {
-    "pinwheel": "ARI over seeds 0-9 median 0.50, range 0.32-0.69 (none reaches 0.95)",
-    "circles": "ARI over seeds 0-9 median 0.22, range 0.01-0.93 (unsupervised)",
-}
+SWEEPS = Path(__file__).resolve().parent.parent / "docs" / "sweeps"  # stored measurements (README, "Benchmarks")
+
+
+@st.cache_data(show_spinner=False)
+def thesis_measured(preset: str) -> str:
+    """What the thesis's own setting reached on ``preset``, from its stored sweep
+    (``python -m vmonf_core sweep --preset P --recipe thesis --seeds 0-9`` -> ``docs/sweeps/thesis-P.json``), or ""."""
+    try:
+        ari = sorted(float(r["ari"]) for r in json.loads((SWEEPS / f"thesis-{preset}.json").read_text()))
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+    if not ari:
+        return ""
+    seeds = len(ari)
+    return (f"ARI over {seeds} seeds median {float(np.median(ari)):.2f}, range {ari[0]:.2f}-{ari[-1]:.2f} "
+            f"({sum(a >= 0.95 for a in ari)} of {seeds} reach 0.95)")
+
+
 KEEP = dict(bind="query-params", persist_state="session")  # in the URL, and kept across pages
 
 
@@ -72,7 +88,7 @@ def settings_panel(dataset: str | None = None) -> dict[str, Any]:
     sb.subheader("Model")
     c1, c2 = sb.columns(2)
     has_thesis = "thesis" in PRESETS[preset]
-    measured = THESIS_MEASURED.get(preset, "")
+    measured = thesis_measured(preset)
     c1.button("Fast settings", key="pg_fast", on_click=apply_recipe, args=(fast,),
               help=f"Our recipe for {preset}: lr {fast['lr']:g}, {fast['init']} init, {fast['restarts']} restarts, "
                    f"{fast['epochs']} epochs")

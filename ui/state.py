@@ -22,8 +22,11 @@ SETTING = {name: name for name in ("K", "flow", "depth", "hidden", "hidden_layer
 PLAYGROUND_LINK = [SOURCE, DATASET, N_POINTS, NOISE, DATA_SEED, *SETTING.values()]
 UPLOAD = "pg_upload"  # (file name, bytes) of the last accepted CSV: it survives page switches
 DRAWN = "pg_drawn"  # list of [x, y] points drawn by the user
+CANVAS = "pg_canvas"  # the drawing canvas's key, with its version appended (sub)
 LABELS = "pg_labels"  # np.ndarray of -1 / class ids, tied to LABELS_FOR
 LABELS_FOR = "pg_labels_for"  # data_id the labels were made on
+LABELS_V = "pg_labels_v"  # the labeling chart's version (a new key clears its selection)
+LABEL_CHART = "pg_label_chart"  # the labeling chart's key, with its version appended (sub)
 LABEL_HISTORY = "pg_label_history"  # undo stack of label arrays
 OWNER = "owner"  # this browser session's id for the engine (one active job per session)
 JOB = "pg_job"  # the current engine Job (queued, running or finished)
@@ -53,6 +56,25 @@ MNIST_RESULT = "mnist_result"
 MNIST_DIGITS, MNIST_SIZE, MNIST_N, MNIST_PRESET, MNIST_SEED, MNIST_EPOCHS = (
     "mn_digits", "mn_size", "mn_n", "mn_preset", "mn_seed", "mn_epochs")
 MNIST_LINK = [MNIST_DIGITS, MNIST_SIZE, MNIST_N, MNIST_PRESET, MNIST_SEED, MNIST_EPOCHS]
+
+
+# widgets of the data and labeling panels (their keys are also their session-state entries)
+SPRAY, DRAW_UNDO, DRAW_CLEAR, CSV = "pg_spray", "pg_draw_undo", "pg_draw_clear", "pg_csv"
+LABEL_CLASS, LABEL_UNDO, LABEL_CLEAR, LABEL_N, LABEL_RANDOM, LABEL_SUGGEST, LABEL_COUNTS = (
+    "pg_label_class", "pg_label_undo", "pg_label_clear", "pg_label_n", "pg_label_random", "pg_label_suggest",
+    "pg_label_counts")
+
+
+def sub(key: str, part: str) -> str:
+    """The key of ``part`` of the element or panel keyed ``key`` (its figure cache, its play state, a version).
+
+    Every derived key is built here, so two panels never collide by accident.
+
+    Example:
+        >>> sub("pg_res_replay_3", "play")
+        'pg_res_replay_3_play'
+    """
+    return f"{key}_{part}"
 
 
 def get(key: str, default: Any = None) -> Any:

@@ -69,16 +69,15 @@ PRESETS: dict[str, dict[str, Any]] = {
     "moons": _toy("moons", "Two moons, K=2.", K=2, restarts=4),
     "mnist": {
         "description": "MNIST digits 0-4 at 14x14, MAF components: a quick CPU setting.",
-        # fresh dequantisation noise every epoch: held-out log-lik +56..+110 on seeds 0-5 (one fixed draw: +19..+91)
+        # fresh dequantisation noise every epoch (datasets.Redequantizer; measured: README, "MNIST")
         "data": {"name": "mnist", "digits": [0, 1, 2, 3, 4], "size": 14, "n": None, "test_fraction": 0.2, "dequantize": "epoch"},
         "model": dict(flow="maf", depth=2, hidden=128, hidden_layers=1, posterior_hidden=[256], posterior_batch_norm=True, restarts=1),
         # snapshots selected, and training stopped, on a 10% validation split of the training images: the flows
-        # overfit the 4,100 shipped digits after ~10 epochs (held-out log-lik +77 at epoch 9, -110 at epoch 30)
+        # overfit the shipped digits after about ten epochs (README, "MNIST")
         "train": dict(epochs=30, batch_size=100, lr=1e-3, weight_decay=1e-5, init="kmeans", init_epochs=3, balance=1.0, t_min=0.5,
                       val_fraction=0.1, select_by="val_log_likelihood", patience=8),
-        # all ten digits (issue 22): a spectral start, fitted for 10 epochs. Seeds 0-2: ACC 0.674 / 0.655 / 0.654 against
-        # 0.565 / 0.540 / 0.607 from the k-means start (README, "MNIST: all ten digits", docs/sweeps/mnist10.jsonl);
-        # digits 0-4 keep the k-means start (ACC >= 0.93)
+        # all ten digits (issue 22): a spectral start, fitted for 10 epochs; digits 0-4 keep the k-means start
+        # (measured: README, "MNIST: all ten digits", docs/sweeps/mnist10.jsonl)
         "all_digits": {"train": {"init": "spectral", "init_epochs": 10}},
     },
     "mnist-thesis": {

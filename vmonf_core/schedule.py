@@ -74,7 +74,7 @@ def pretrains_on_labels(init: str) -> bool:
 
     After an init (whose clusters are renumbered to agree with the labels,
     :func:`~vmonf_core.starts.align_to_labels`), that phase only squeezed each labeled component onto its few labels
-    and taught q that unlabeled classes do not exist (measured: README, "Labels"). The labels still enter every ELBO
+    and taught q that unlabeled classes do not exist (measured: README, "Labels never hurt?"). The labels still enter every ELBO
     step (interleave) or epoch (alternate).
     """
     return init == "random"
