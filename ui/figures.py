@@ -238,7 +238,8 @@ def curves_figure(history: list[dict[str, Any]], height: int | None = None, stac
 
     Epochs before the ELBO phase (init on pseudo-labels, pretraining on labels) are shaded and named, so the
     start of the unsupervised objective is visible. Three panels laid out by hand (``make_subplots`` costs
-    ~0.2 s, too slow for a 1 Hz live view): side by side, or ``stacked`` for a half-width column.
+    ~0.2 s, too slow for a 1 Hz live view): side by side, or ``stacked`` for a half-width column. One function
+    on purpose: the traces, phase bands and axes are one layout, built in one pass over the history.
     """
     traces: list[dict[str, Any]] = []
     shapes: list[dict[str, Any]] = []

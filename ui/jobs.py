@@ -115,6 +115,9 @@ def panel(job_key: str, result_key: str, prefix: str, on_train: Callable[[], Non
     ``on_train`` builds the run from the page's current settings and calls :func:`start` (no Train button without it).
     The finished run is stored under ``result_key`` as a :class:`~ui.results.RunResult` (and added to the
     session's run history when ``remember_runs``).
+
+    Longer than most functions here on purpose: the two fragments are closures over the page's keys and callbacks
+    (Streamlit reruns a fragment by calling the same function object), so they are defined where they run.
     """
     job0: Job | None = st.session_state.get(job_key)
     active = job0 is not None and not job0.finished

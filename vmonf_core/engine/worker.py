@@ -93,17 +93,80 @@ def _claim_attempt(client: Any, job_id: str) -> None:
         raise JobLost("the worker process running this job stopped (killed or out of memory); press Train to start again")
 
 
+class Courier:
+    """A training job's helper thread in the worker: the Stop event in, progress out, five times a second, so the
+    training loop never waits on the network.
+
+    :meth:`record` (the trainer's epoch callback) queues each epoch's record and, every :func:`preview_stride`
+    epochs, a preview frame (about ``preview_frames`` per run, by training progress: as many frames on a fast
+    machine as on a slow one); the thread flushes them to the job's progress queue and sets :attr:`stop_flag`
+    once the server sets the job's Stop event.
+    """
+
+    INTERVAL = 0.2  # seconds between flushes
+
+    def __init__(self, job_id: str, client: Any, preview: dict[str, Any] | None, preview_frames: int) -> None:
+        from distributed import Event, Queue
+
+        self.queue = Queue(progress_channel(job_id), client=client)
+        self.remote_stop = Event(stop_channel(job_id), client=client)
+        self.stop_flag = threading.Event()
+        self.preview, self.preview_frames = preview, preview_frames
+        self.trainer: Any = None  # set when the run has built its trainer (the previews read its model)
+        self._lock = threading.Lock()
+        self._pending: dict[str, list[Any]] = {"records": [], "previews": []}
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True, name=f"vmonf-courier-{job_id}")
+
+    def start(self, hello: dict[str, Any]) -> None:
+        self.queue.put(pack({"status": "running", "records": [], **hello}))
+        self._thread.start()
+
+    def record(self, rec: dict[str, Any]) -> None:
+        from .. import previews
+
+        pv = None
+        if (self.preview is not None and rec["epoch"] < rec["epochs"]
+                and rec["epoch"] % preview_stride(rec["epochs"], self.preview_frames) == 0):
+            model = self.trainer.model.select_restart(rec["best_restart"]).eval()
+            pv = {"epoch": rec["epoch"], **previews.compute(model, self.preview, seed=0)}
+        with self._lock:
+            self._pending["records"].append(rec)
+            if pv is not None:
+                self._pending["previews"].append(pv)  # every frame reaches the server, however fast the run trains
+
+    def flush(self) -> None:
+        with self._lock:
+            records, pvs = self._pending["records"], self._pending["previews"]
+            self._pending = {"records": [], "previews": []}
+        if records or pvs:
+            self.queue.put(pack({"status": "running", "records": records, "previews": pvs}))
+
+    def _loop(self) -> None:
+        while not self._done.wait(self.INTERVAL):
+            try:
+                if self.remote_stop.is_set():
+                    self.stop_flag.set()
+                self.flush()
+            except Exception:  # the scheduler is unreachable: training goes on, progress resumes when it is back
+                pass
+
+    def close(self) -> None:
+        """Stop the thread and send what is left."""
+        self._done.set()
+        self._thread.join(2)
+        self.flush()
+
+
 def train_task(job_id: str, cfg: dict[str, Any], data: Data, preview: dict[str, Any] | None = None,
                preview_frames: int = PREVIEW_FRAMES, trainer_state: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A training job, run inside a Dask worker: :func:`experiments.run` with live progress and Stop.
-
-    With a ``preview`` spec, a frame is computed every :func:`preview_stride` epochs (about ``preview_frames`` per
-    run, by training progress, so a run replays with as many frames on a fast machine as on a slow one).
+    """A training job, run inside a Dask worker: :func:`experiments.run` with live progress and Stop
+    (:class:`Courier`), and a preview frame of the returned model (the replay's last).
 
     Returns plain data: ``status`` ("done" or "stopped"), ``model_config``, ``model_state``, ``metrics``,
     ``history``, ``config``, ``trainer_state`` (only when stopped: Resume continues from it) and ``worker``.
     """
-    from distributed import Event, Queue, get_client, get_worker
+    from distributed import get_client, get_worker
 
     from .. import previews
     from ..experiments import run
@@ -112,53 +175,13 @@ def train_task(job_id: str, cfg: dict[str, Any], data: Data, preview: dict[str, 
     configure_torch(1)  # one job per single-threaded worker process
     client, worker = get_client(), get_worker()
     _claim_attempt(client, job_id)
-    queue = Queue(progress_channel(job_id), client=client)
-    remote_stop = Event(stop_channel(job_id), client=client)
-    stop_flag = threading.Event()
-    lock = threading.Lock()
-    pending: dict[str, Any] = {"records": [], "previews": []}
-    queue.put(pack({"status": "running", "worker": worker.address, "name": str(worker.name), "records": []}))
-
-    def flush() -> None:
-        with lock:
-            records, pvs = pending["records"], pending["previews"]
-            pending["records"], pending["previews"] = [], []
-        if records or pvs:
-            queue.put(pack({"status": "running", "records": records, "previews": pvs}))
-
-    courier_done = threading.Event()
-
-    def courier() -> None:  # the helper thread: stop flag in, progress out, five times a second
-        while not courier_done.wait(0.2):
-            try:
-                if remote_stop.is_set():
-                    stop_flag.set()
-                flush()
-            except Exception:  # the scheduler is unreachable: training goes on, progress resumes when it is back
-                pass
-
-    helper = threading.Thread(target=courier, daemon=True, name=f"vmonf-courier-{job_id}")
-    helper.start()
-    holder: dict[str, Any] = {}
-
-    def callback(rec: dict[str, Any]) -> None:
-        pv = None
-        if (preview is not None and rec["epoch"] < rec["epochs"]
-                and rec["epoch"] % preview_stride(rec["epochs"], preview_frames) == 0):
-            model = holder["trainer"].model.select_restart(rec["best_restart"]).eval()
-            pv = {"epoch": rec["epoch"], **previews.compute(model, preview, seed=0)}
-        with lock:
-            pending["records"].append(rec)
-            if pv is not None:
-                pending["previews"].append(pv)  # every frame reaches the server, however fast the run trains
-
+    courier = Courier(job_id, client, preview, preview_frames)
+    courier.start({"worker": worker.address, "name": str(worker.name)})
     try:
-        out = run(cfg, callback, stop_flag, data, with_baselines=True, trainer_state=trainer_state,
-                  on_start=lambda t: holder.__setitem__("trainer", t))
+        out = run(cfg, courier.record, courier.stop_flag, data, with_baselines=True, trainer_state=trainer_state,
+                  on_start=lambda t: setattr(courier, "trainer", t))
     finally:
-        courier_done.set()
-        helper.join(2)
-        flush()
+        courier.close()
     model = out.result.model
     return {
         "status": "stopped" if out.result.stopped else "done",
