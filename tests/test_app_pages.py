@@ -285,3 +285,24 @@ def test_every_toy_dataset_opens_in_the_playground_with_its_registry_defaults():
         assert not at.exception, (name, at.exception)
         assert at.sidebar.number_input(key="K").value == toy.K
         assert at.sidebar.slider(key="noise").value == pytest.approx(toy.noise)
+
+
+def test_the_first_page_of_a_session_sends_the_widget_code_prefetch_once():
+    """ui/prefetch.py: the first page of a session carries one script that imports the app's widget chunks (files
+    that exist in the installed Streamlit); later reruns do not send it again."""
+    from pathlib import Path
+
+    import streamlit
+
+    from ui.prefetch import WIDGETS, widget_chunks
+
+    chunks = widget_chunks()
+    static = Path(streamlit.__file__).parent / "static"
+    assert {u.split("/")[-1].split(".")[0] for u in chunks} == set(WIDGETS)  # every widget found, none twice
+    assert all((static / u[2:]).is_file() for u in chunks)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    sent = [h.proto.body for h in at.get("html")]
+    assert len(sent) == 1 and all(u in sent[0] for u in chunks) and "import(" in sent[0]
+    at.run()
+    assert not at.get("html")

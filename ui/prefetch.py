@@ -1,14 +1,13 @@
 """Warm the browser for the next page: load the frontend code of the app's widgets while the reader is on this one.
 
 Streamlit's frontend fetches each widget's code the first time a page shows that widget (one JavaScript chunk per
-widget type, with its helpers: 50 files for the Playground's sliders, number inputs, select boxes, uploader and
-download buttons). Measured in headless Chromium (``bench/ui_latency.py``, README "Benchmarks"), fetching and
-compiling them was most of what a first Home -> Playground switch cost beyond a later one. Once per browser session,
-after the first page has drawn, a small script imports those chunks in the background, so the next page finds them
+widget type, with its helpers). A first Home -> Playground switch fetched and compiled 50 such files (Chromium's
+request log, ``bench/ui_latency.py``); with this module it fetches 4. Once per browser session, after the first page
+has drawn, a small script imports the chunks of the app's widgets in the background, so the next page finds them
 loaded.
 
 The chunk files are Streamlit's own build (``streamlit/static/static/js/<Widget>.<hash>.js``): found by name on
-disk when the module loads, so an upgrade that renames them costs only this optimisation (nothing is imported).
+disk, so an upgrade that renames them costs only this optimisation (nothing is imported).
 """
 
 from __future__ import annotations

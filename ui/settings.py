@@ -37,9 +37,9 @@ def thesis_measured(preset: str) -> str:
         return ""
     if not ari:
         return ""
-    seeds = len(ari)
+    seeds, good = len(ari), sum(a >= 0.95 for a in ari)
     return (f"ARI over {seeds} seeds median {float(np.median(ari)):.2f}, range {ari[0]:.2f}-{ari[-1]:.2f} "
-            f"({sum(a >= 0.95 for a in ari)} of {seeds} reach 0.95)")
+            f"({f'{good} of {seeds} reach' if good else 'none reaches'} 0.95)")
 
 
 KEEP = dict(bind="query-params", persist_state="session")  # in the URL, and kept across pages
