@@ -32,7 +32,7 @@ def read_capped(source: Any, max_bytes: int, what: str) -> bytes:
 
 
 def csv_lines(raw: bytes, what: str, binary_hint: str = "") -> list[str]:
-    """The non-empty, non-comment (``#``) lines of a CSV's bytes, stripped; ``what`` names the file in the errors.
+    r"""The non-empty, non-comment (``#``) lines of a CSV's bytes, stripped; ``what`` names the file in the errors.
 
     Example:
         >>> csv_lines(b"# x, y\n1, 2\n\n3, 4\n", "CSV")
