@@ -252,7 +252,10 @@ def main() -> None:
         print(f"| {step} | {pct(s, 0.5):.2f} | {pct(s, 0.95):.2f} | {tgt if tgt is not None else '-'}{ok} | {med('server'):.2f} "
               f"| {med('KB'):.0f} | {med('script'):.2f} | {med('layout'):.2f} |")
     if a.json:
-        Path(a.json).write_text(json.dumps(runs, indent=1))
+        from vmonf_core.runtime import provenance
+
+        made_on = {**provenance(), "date": time.strftime("%Y-%m-%d"), "command": " ".join(sys.argv)}
+        Path(a.json).write_text(json.dumps({"made_on": made_on, "runs": runs}, indent=1))
 
 
 if __name__ == "__main__":
