@@ -46,7 +46,7 @@ KEEP = dict(bind="query-params", persist_state="session")  # in the URL, and kep
 
 
 def recipe_values(preset: str, recipe: str) -> dict[str, Any]:
-    """Widget values of a preset's recipe, read from ``vmonf_core.experiments.PRESETS`` (the one table)."""
+    """Widget values of a preset's recipe, read from ``vmonf_core.presets.PRESETS`` (the one table)."""
     cfg = resolve(preset, recipe)
     m, t = cfg["model"], cfg["train"]
     return dict(flow=m["flow"], depth=m["depth"], hidden=m["hidden"], hidden_layers=m.get("hidden_layers", 2),

@@ -89,7 +89,7 @@ def _common(t: argparse.ArgumentParser, train: bool = True) -> None:
     t.add_argument("--recipe", default="default", choices=RECIPES, help="our default recipe or the thesis-faithful one")
     t.add_argument("--data", type=str, help="your data, any dimension: a CSV (header row optional), .npy or .npz; every "
                                             "column is a feature unless --label-column names one. Without --preset: "
-                                            "the generic recipe (experiments.GENERIC), epochs by data size")
+                                            "the generic recipe (presets.GENERIC), epochs by data size")
     t.add_argument("--label-column", type=str, metavar="NAME|INDEX",
                    help="the --data column holding labels (-1 = unlabeled; a column without -1 is the ground truth "
                         "that ARI, NMI and accuracy are measured against)")

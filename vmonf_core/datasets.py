@@ -163,7 +163,7 @@ class Toy:
         make: the generator, ``make(n=..., noise=..., seed=...) -> (x, y)``; its ``noise`` default is the dataset's
             usual noise (:attr:`noise` reads it from the signature, so it is written once).
         K: the Playground's default number of components (its classes; the checkerboard's two colours).
-        preset: the :data:`vmonf_core.experiments.PRESETS` entry whose recipes the Playground offers for it.
+        preset: the :data:`vmonf_core.presets.PRESETS` entry whose recipes the Playground offers for it.
     """
 
     make: Callable[..., tuple[np.ndarray, np.ndarray]]

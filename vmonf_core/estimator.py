@@ -3,7 +3,7 @@
 :class:`VariationalFlowMixture` follows the shape of :class:`sklearn.mixture.GaussianMixture`: ``__init__`` only
 stores its parameters (checked from one table, :attr:`VariationalFlowMixture._parameter_constraints`), ``fit`` runs
 the same :class:`~vmonf_core.training.Trainer` that the CLI, the app and the engine run, and everything learnt ends
-in ``_``. Its defaults are :data:`vmonf_core.experiments.GENERIC`, the CLI's recipe for a data file. Arrays go in
+in ``_``. Its defaults are :data:`vmonf_core.presets.GENERIC`, the CLI's recipe for a data file. Arrays go in
 and come out as numpy; nothing returned carries gradients.
 
 The model (Pires & Figueiredo, ESANN 2020, arXiv:2009.00585): ``K`` normalizing flows ``p(x|k)``, a prior ``p(k)``
@@ -25,8 +25,8 @@ from sklearn.base import BaseEstimator, ClusterMixin, DensityMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
-from .experiments import GENERIC, auto_epochs
 from .labels import encode_labels
+from .presets import GENERIC, auto_epochs
 
 __all__ = ["VariationalFlowMixture"]
 

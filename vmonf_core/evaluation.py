@@ -1,5 +1,6 @@
 """What a run reports after each epoch, and ranks its restarts and snapshots by: the ELBO terms, ``log p(x)`` on the
-training, validation and held-out points, and the objective (the ELBO, minus the labeled loss when there are labels).
+training, validation and held-out points, and the objective (the ELBO, minus the labeled loss when there are labels);
+and the validation points themselves, carved from the training points.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from torch import Tensor
 
 from .objectives import elbo_terms, restart_objectives, supervised_loss
 
-__all__ = ["log_px_all", "evaluate"]
+__all__ = ["log_px_all", "evaluate", "validation_split"]
 
 
 @torch.no_grad()
@@ -61,3 +62,22 @@ def evaluate(model: Any, x: Tensor, labeled: tuple[Tensor, Tensor] | None = None
         return out
     finally:
         model.train(was)
+
+
+def validation_split(N: int, val_fraction: float, seed: int, min_train: int,
+                     device: torch.device | str = "cpu") -> tuple[Tensor | None, Tensor]:
+    """``(val_idx, train_idx)``: a validation split carved from ``N`` training points (``None`` when
+    ``val_fraction`` rounds to no point), drawn from its own generator so that the run's other streams are unchanged.
+
+    Example:
+        >>> val, train = validation_split(10, 0.2, seed=0, min_train=2)
+        >>> len(val), len(train), sorted(val.tolist() + train.tolist()) == list(range(10))
+        (2, 8, True)
+    """
+    n_val = int(round(val_fraction * N))
+    if n_val and N - n_val < min_train:
+        raise ValueError(f"val_fraction {val_fraction} leaves too few training points")
+    perm = torch.randperm(N, generator=torch.Generator().manual_seed(seed + 7919)).to(device)
+    if not n_val:
+        return None, torch.arange(N, device=device)
+    return perm[:n_val], perm[n_val:].sort().values

@@ -47,38 +47,12 @@ class TrainResult:
     best_epoch: int = 0  # the epoch of the selected snapshot
 
 
-def validation_split(N: int, val_fraction: float, seed: int, min_train: int,
-                     device: torch.device | str = "cpu") -> tuple[Tensor | None, Tensor]:
-    """``(val_idx, train_idx)``: a validation split carved from ``N`` training points (``None`` when
-    ``val_fraction`` rounds to no point), drawn from its own generator so that the run's other streams are unchanged.
-
-    Example:
-        >>> val, train = validation_split(10, 0.2, seed=0, min_train=2)
-        >>> len(val), len(train), sorted(val.tolist() + train.tolist()) == list(range(10))
-        (2, 8, True)
-    """
-    n_val = int(round(val_fraction * N))
-    if n_val and N - n_val < min_train:
-        raise ValueError(f"val_fraction {val_fraction} leaves too few training points")
-    perm = torch.randperm(N, generator=torch.Generator().manual_seed(seed + 7919)).to(device)
-    if not n_val:
-        return None, torch.arange(N, device=device)
-    return perm[:n_val], perm[n_val:].sort().values
-
-
 class Trainer:
     """Fits a :class:`VMoNF` by maximising the ELBO with Adam.
 
-    Phases, in order (epochs are counted across all of them):
-        1. ``init`` (any ``init`` but ``"random"``): flows and q pretrained on pseudo-labels for
-           ``init_epochs``: k-means (a different seed per restart), spectral clustering on a k-NN
-           graph, both across restarts (``"mixed"``), or the true classes (``"truth"``, the control
-           experiment; training is unsupervised afterwards).
-        2. ``pretrain`` (labels given, after a random start only: :func:`~vmonf_core.schedule.pretrains_on_labels`):
-           the labeled points train their own component (NLL) and q (cross-entropy).
-        3. ``train``: ELBO epochs. With labels, ``semi_mode="interleave"`` (default) adds the
-           labeled loss (weight ``supervised_weight``) to every ELBO step; ``"alternate"`` (the
-           thesis) makes a pass over the labeled points, then one over all points, each epoch.
+    The phases (``init``, ``pretrain``, ``train``) are :mod:`vmonf_core.schedule`'s. With labels in the ``train``
+    phase, ``semi_mode="interleave"`` (default) adds the labeled loss (weight ``supervised_weight``) to every ELBO
+    step; ``"alternate"`` (the thesis) makes a pass over the labeled points, then one over all points, each epoch.
 
     Restarts and snapshots are ranked by ``objective``: the ELBO, minus the labeled loss when there
     are labels (or by the validation log-likelihood with ``select_by="val_log_likelihood"``).
@@ -120,7 +94,7 @@ class Trainer:
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.Adam(self.params, lr=c.lr, weight_decay=c.weight_decay, fused=True)
         N = len(self.x)
-        self.val_idx, self.train_idx = validation_split(N, c.val_fraction, c.seed, 2 * mc.n_components, self.device)
+        self.val_idx, self.train_idx = evaluation.validation_split(N, c.val_fraction, c.seed, 2 * mc.n_components, self.device)
         in_train = torch.zeros(N, dtype=torch.bool, device=self.device)
         in_train[self.train_idx] = True
         self.labeled = None if self.y is None else ((self.y >= 0) & in_train).nonzero().squeeze(-1)
