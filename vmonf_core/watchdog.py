@@ -8,6 +8,11 @@ until killed by PID). With this module in ``distributed.{scheduler,nanny,worker}
 parent died), it exits within :data:`INTERVAL` seconds. A worker's parent is its nanny, so the chain unwinds from
 the top. A user's own ``dask scheduler`` and ``dask worker`` never load it.
 
+The same preload makes these processes ignore SIGINT. A Ctrl-C in a terminal reaches the whole process group, so
+the worker and the nanny used to start closing on their own while their owner (the CLI's sweep, the app's server)
+was killing them, and printed a page of tracebacks from connections cut mid-close (seen in the suite under load).
+Their owner handles Ctrl-C and ends them; SIGTERM still closes them gracefully.
+
 Example (where the embedded cluster's configuration names it):
     >>> from vmonf_core.engine import LOCAL_CLUSTER_CONFIG
     >>> [LOCAL_CLUSTER_CONFIG["distributed"][s]["preload"] for s in ("scheduler", "nanny", "worker")]
@@ -17,6 +22,7 @@ Example (where the embedded cluster's configuration names it):
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 from typing import Any
@@ -32,7 +38,11 @@ def _watch(parent: int) -> None:
 
 
 def dask_setup(server: Any) -> None:
-    """Start watching this process's parent (once per process)."""
+    """Ignore SIGINT, and start watching this process's parent (once per process)."""
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: the process keeps its handler
+        pass
     if any(t.name == "vmonf-parent-watch" for t in threading.enumerate()):
         return
     threading.Thread(target=_watch, args=(os.getppid(),), daemon=True, name="vmonf-parent-watch").start()
