@@ -334,3 +334,25 @@ def test_the_embedded_cluster_never_outlives_the_process_that_started_it(sig):
         for p in psutil.Process().children(recursive=True):  # nothing left behind by a failed run
             if p.pid != proc.pid and "vmonf_core.engine" in " ".join(p.cmdline()):
                 p.kill()
+
+
+def test_the_embedded_clusters_processes_ignore_ctrl_c():
+    """A terminal's Ctrl-C reaches the whole process group: the scheduler, nanny and worker leave it to their owner
+    (which ends them) instead of closing on their own and printing tracebacks from cut connections (watchdog.py)."""
+    import psutil
+
+    e = Engine(EngineSettings(scheduler=None, workers=1, max_queue=4, lease=120))
+    try:
+        e.client.wait_for_workers(1, timeout=60)
+        cluster = e._cluster
+        procs = [psutil.Process(cluster.scheduler.process.pid)]
+        for w in cluster.workers.values():
+            nanny = psutil.Process(w.process.pid)
+            procs += [nanny, *nanny.children(recursive=True)]
+        sigint = 1 << (signal.SIGINT - 1)
+        for p in procs:
+            mask = int(next(ln for ln in open(f"/proc/{p.pid}/status") if ln.startswith("SigIgn:")).split()[1], 16)
+            assert mask & sigint, (p.pid, p.cmdline()[:3])
+        assert len(procs) >= 3  # scheduler, nanny, worker
+    finally:
+        e.close()
