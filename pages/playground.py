@@ -96,20 +96,4 @@ R.history_panel("pg_hist")
 ckpt_box = st.expander("Load a checkpoint", key=S.CHECKPOINT_OPEN, on_change="rerun")
 if ckpt_box.open:  # the uploader is built only while its box is open
     with ckpt_box:
-        loaded = R.checkpoint_uploader("pg_ckpt", dim=2)
-        if loaded is not None and data is not None and st.button("Use this checkpoint on the current data", key="pg_use_ckpt"):
-            from vmonf_core.experiments import score
-
-            model, extra = loaded
-            try:
-                validate_data(data.x, model.K)
-                metrics = score(model, data)
-                if extra.get("seconds") is not None:  # a finite, non-negative float (checkpoints.check_extra)
-                    metrics["seconds"] = float(extra["seconds"])  # the original run's train time
-                loaded_result = R.RunResult(model, metrics, extra.get("history", []), extra.get("run_config", {}), data,
-                                            data_id=did)
-                S.put(S.RESULT, loaded_result)
-                R.remember(loaded_result)
-                st.rerun()
-            except ValueError as e:
-                st.error(f"Cannot use that checkpoint here: {e}")
+        R.checkpoint_panel("pg_ckpt", data, did)

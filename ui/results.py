@@ -264,6 +264,30 @@ def checkpoint_uploader(key: str, dim: int | None = None):
     return model, extra
 
 
+
+def checkpoint_panel(key: str, data: Data | None, data_id: str | None) -> None:
+    """Upload a 2-D checkpoint and, on click, use it on the current data: scored there, it becomes the page's result
+    and joins the run history (its original train time kept). Problems are one sentence, never raised."""
+    loaded = checkpoint_uploader(key, dim=2)
+    if loaded is None or data is None or not st.button("Use this checkpoint on the current data", key=S.USE_CHECKPOINT):
+        return
+    from vmonf_core.experiments import score
+    from vmonf_core.train_config import validate_data
+
+    model, extra = loaded
+    try:
+        validate_data(data.x, model.K)
+        metrics = score(model, data)
+    except ValueError as e:
+        st.error(f"Cannot use that checkpoint here: {e}")
+        return
+    if extra.get("seconds") is not None:  # a finite, non-negative float (checkpoints.check_extra)
+        metrics["seconds"] = float(extra["seconds"])  # the original run's train time
+    result = RunResult(model, metrics, extra.get("history", []), extra.get("run_config", {}), data, data_id=data_id)
+    S.put(S.RESULT, result)
+    remember(result)
+    st.rerun()
+
 # ------------------------------------------------------------------ history and comparison
 def runs_table(runs: list[RunResult]) -> pd.DataFrame:
     return pd.DataFrame([r.summary() for r in runs])

@@ -36,6 +36,7 @@ RUN_COUNTER = "run_counter"  # the number of the session's last run (RunResult.n
 NOTICE = "pg_notice"  # a one-shot message shown on the next run
 LABELING_OPEN = "pg_labeling_open"  # the labeling expander is open (its chart is built and sent only then)
 CHECKPOINT_OPEN = "pg_ckpt_open"  # the "Load a checkpoint" expander is open (its uploader is built only then)
+USE_CHECKPOINT = "pg_use_ckpt"  # the button that uses an uploaded checkpoint on the current data
 LINK_OPEN = "link_open"  # a page's "Link to this setup" expander is open (its code box is built only then)
 PREFETCHED = "prefetched"  # the browser was sent the script that loads the widgets' code (ui/prefetch.py)
 # two-circles lesson
